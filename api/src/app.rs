@@ -1,0 +1,123 @@
+//! Composition: builds the router and runs the API, the relay and (optionally) the worker
+//! together, with one graceful shutdown.
+
+use crate::error::ApiError;
+use crate::relay::Relay;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::temporal::{LazyClient, WorkerHandle};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::trace::TraceLayer;
+
+/// Every route of the service, merged in one place.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.webhook.body_limit_bytes;
+    Router::new()
+        .merge(crate::webhook::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers and Temporal is reachable.
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    state.db.ping().await?;
+    state.temporal.get().await.map_err(ApiError::Unavailable)?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Components {
+    pub api: bool,
+    pub worker: bool,
+}
+
+/// A running callsaga process.
+pub struct App {
+    pub state: AppState,
+    /// Where the API listens (the real port when `listen` asked for port 0).
+    pub addr: Option<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    relay: Option<JoinHandle<()>>,
+    worker: Option<WorkerHandle>,
+}
+
+impl App {
+    /// Migrates the database, then starts the selected components.
+    pub async fn start(settings: Settings, components: Components) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let db = crate::db::connect_and_migrate(&settings).await?;
+        let temporal = LazyClient::new(settings.temporal.clone());
+        let relay = Relay::new(db.clone(), temporal.clone(), settings.relay.clone());
+        let state = AppState {
+            db,
+            settings: settings.clone(),
+            temporal,
+            relay: relay.clone(),
+        };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+
+        let worker = if components.worker {
+            Some(WorkerHandle::spawn(settings.clone()).await?)
+        } else {
+            None
+        };
+        let (mut addr, mut server, mut relay_task) = (None, None, None);
+        if components.api {
+            let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+            addr = Some(listener.local_addr()?);
+            let mut rx = shutdown_rx.clone();
+            let app = router(state.clone());
+            server = Some(tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            }));
+            relay_task = Some(tokio::spawn(relay.run(shutdown_rx)));
+            tracing::info!(addr = %addr.map(|a| a.to_string()).unwrap_or_default(), "API listening");
+        }
+        Ok(Self {
+            state,
+            addr,
+            shutdown,
+            server,
+            relay: relay_task,
+            worker,
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr.expect("API not started"))
+    }
+
+    /// Stops accepting requests, finishes in-flight ones and the relay pass, then the worker.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        if let Some(relay) = self.relay.take() {
+            relay.await?;
+        }
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown().await?;
+        }
+        Ok(())
+    }
+}

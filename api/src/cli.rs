@@ -1,0 +1,181 @@
+//! The `callsaga` command line: one binary, one subcommand per role.
+
+use crate::app::{App, Components};
+use crate::devserver::{DevServer, DevServerOptions, default_temporal_bin};
+use crate::settings::Settings;
+use anyhow::Context;
+use callsaga_migration::{Migrator, MigratorTrait};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "callsaga",
+    version,
+    about = "Durable back office for AI voice agents"
+)]
+pub struct Cli {
+    /// TOML configuration file (default: ./callsaga.toml when present). Environment variables
+    /// CALLSAGA_* override it, e.g. CALLSAGA_DATABASE_URL, CALLSAGA_TEMPORAL__ADDRESS.
+    #[arg(long, global = true, env = "CALLSAGA_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything in one process: Temporal dev server (child process, Web UI on :8233),
+    /// migrated SQLite database, demo tenant, worker and API. Ctrl-C stops it all cleanly.
+    Dev,
+    /// The HTTP API and the inbox relay.
+    Api,
+    /// The Temporal worker (workflows and activities).
+    Worker,
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Creates the demo tenant the Vapi samples belong to (idempotent).
+    Seed,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Applies all pending migrations.
+    Up,
+    /// Rolls back the last `steps` migrations (all with --all).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Lists migrations and whether each is applied.
+    Status,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command {
+        Command::Dev => dev(settings).await,
+        Command::Api => {
+            serve(
+                settings,
+                Components {
+                    api: true,
+                    worker: false,
+                },
+            )
+            .await
+        }
+        Command::Worker => {
+            serve(
+                settings,
+                Components {
+                    api: false,
+                    worker: true,
+                },
+            )
+            .await
+        }
+        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Seed => {
+            let db = crate::db::connect_and_migrate(&settings).await?;
+            let t = crate::seed::demo_tenant(&db).await?;
+            println!(
+                "demo tenant {}: user {} agent {} (assistant {})",
+                if t.created {
+                    "created"
+                } else {
+                    "already present"
+                },
+                t.user_id,
+                t.agent_id,
+                crate::seed::DEMO_ASSISTANT_ID
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, components: Components) -> anyhow::Result<()> {
+    let app = App::start(settings, components).await?;
+    wait_for_ctrl_c().await;
+    tracing::info!("shutting down");
+    app.shutdown().await
+}
+
+async fn dev(mut settings: Settings) -> anyhow::Result<()> {
+    let temporal_bin = match settings.dev.temporal_bin.clone() {
+        Some(p) => p,
+        None => default_temporal_bin()?,
+    };
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("failed to create {}", settings.data_dir.display()))?;
+    tracing::info!(data_dir = %settings.data_dir.display(), "starting Temporal dev server");
+    let server = DevServer::start(DevServerOptions {
+        temporal_bin,
+        port: settings.dev.temporal_port,
+        ui_port: Some(settings.dev.temporal_ui_port),
+        db_file: Some(settings.data_dir.join("temporal.db")),
+        die_with_parent: true,
+    })
+    .await?;
+    settings.temporal.address = server.address.clone();
+    settings.temporal.ui_url = format!("http://localhost:{}", settings.dev.temporal_ui_port);
+    let ui = settings.temporal.ui_url.clone();
+
+    let result = async {
+        let db = crate::db::connect_and_migrate(&settings).await?;
+        let tenant = crate::seed::demo_tenant(&db).await?;
+        drop(db);
+        let app = App::start(settings, Components { api: true, worker: true }).await?;
+        println!(
+            "\ncallsaga dev is running\n  API          {}\n  webhook      {}/webhooks/vapi\n  Temporal UI  {ui}/namespaces/default/workflows\n  demo agent   {} (assistant {})\n  Ctrl-C stops everything\n",
+            app.base_url(),
+            app.base_url(),
+            tenant.agent_id,
+            crate::seed::DEMO_ASSISTANT_ID,
+        );
+        wait_for_ctrl_c().await;
+        tracing::info!("shutting down");
+        app.shutdown().await
+    }
+    .await;
+    server.stop().await?;
+    result
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let db = crate::db::connect(&settings).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down { steps, all } => {
+            Migrator::down(&db, if all { None } else { Some(steps) }).await?
+        }
+        MigrateAction::Status => {
+            for m in Migrator::get_migration_with_status(&db).await? {
+                println!("{:<40} {:?}", m.name(), m.status());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_ctrl_c() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,180 @@
+//! The Temporal CLI dev server as a managed child process (for `callsaga dev` and the tests).
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// The search attributes callsaga's workflows set, as `NAME=TYPE` lines.
+pub const SEARCH_ATTRIBUTES: &str = include_str!("../../temporal/search-attributes.conf");
+
+pub struct DevServerOptions {
+    pub temporal_bin: PathBuf,
+    pub port: u16,
+    /// `None`: headless (no Web UI).
+    pub ui_port: Option<u16>,
+    /// `None`: in memory.
+    pub db_file: Option<PathBuf>,
+    /// Stop the server when this process dies, even on SIGKILL (used by the tests, whose
+    /// harness never runs destructors of statics).
+    pub die_with_parent: bool,
+}
+
+pub struct DevServer {
+    child: Child,
+    pub address: String,
+}
+
+/// The project-local CLI installed by `temporal/install.sh`, found from the working directory
+/// or any parent (tests run in `tests/`).
+pub fn default_temporal_bin() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("CALLSAGA_TEMPORAL_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut dir = std::env::current_dir()?;
+    loop {
+        let candidate = dir.join(".temporal/venv/bin/temporal");
+        if candidate.exists() {
+            return Ok(candidate);
+        }
+        if !dir.pop() {
+            anyhow::bail!(
+                "Temporal CLI not found: run temporal/install.sh (or set CALLSAGA_TEMPORAL_BIN)"
+            );
+        }
+    }
+}
+
+impl DevServer {
+    pub async fn start(opts: DevServerOptions) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            opts.temporal_bin.exists(),
+            "Temporal CLI not found at {} (run temporal/install.sh)",
+            opts.temporal_bin.display()
+        );
+        let mut args: Vec<String> = vec![
+            "server".into(),
+            "start-dev".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            opts.port.to_string(),
+            "--log-level".into(),
+            "error".into(),
+        ];
+        match opts.ui_port {
+            Some(ui) => args.extend(["--ui-port".into(), ui.to_string()]),
+            None => args.push("--headless".into()),
+        }
+        if let Some(db) = &opts.db_file {
+            if let Some(dir) = db.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            args.extend(["--db-filename".into(), path_str(db)?]);
+        }
+        for line in SEARCH_ATTRIBUTES.lines().map(str::trim) {
+            if !line.is_empty() && !line.starts_with('#') {
+                args.extend(["--search-attribute".into(), line.to_owned()]);
+            }
+        }
+        let bin = path_str(&opts.temporal_bin)?;
+        let mut cmd = if opts.die_with_parent {
+            // A tiny shell supervisor: stops the server as soon as our process is gone.
+            let script = r#"parent=$1; shift; "$@" & c=$!; trap 'kill $c 2>/dev/null' TERM INT;
+while kill -0 "$parent" 2>/dev/null && kill -0 "$c" 2>/dev/null; do sleep 0.5; done;
+kill "$c" 2>/dev/null; wait "$c""#;
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(script)
+                .arg("temporal-supervisor")
+                .arg(std::process::id().to_string())
+                .arg(bin)
+                .args(&args);
+            c
+        } else {
+            let mut c = Command::new(bin);
+            c.args(&args);
+            c
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .context("failed to start the Temporal dev server")?;
+        let server = Self {
+            child,
+            address: format!("http://127.0.0.1:{}", opts.port),
+        };
+        server.wait_ready(Duration::from_secs(60)).await?;
+        Ok(server)
+    }
+
+    /// Waits until the frontend accepts connections and answers a visibility query that uses
+    /// our search attributes (so they are registered).
+    async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let settings = crate::settings::TemporalSettings {
+            address: self.address.clone(),
+            namespace: "default".into(),
+            task_queue: String::new(),
+            api_key: None,
+            tls: false,
+            ui_url: String::new(),
+        };
+        let mut last_err = None;
+        while started.elapsed() < timeout {
+            match crate::temporal::connect(&settings).await {
+                Ok(client) => match client
+                    .count_workflows("CallId = 'readiness-probe'", Default::default())
+                    .await
+                {
+                    Ok(_) => return Ok(()),
+                    Err(e) => last_err = Some(anyhow::anyhow!(e)),
+                },
+                Err(e) => last_err = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("timed out")))
+            .context("Temporal dev server did not become ready")
+    }
+
+    /// Stops the server gracefully (SIGTERM), then forcefully after 10 s.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(pid) = self.child.id() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
+            if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn path_str(p: &Path) -> anyhow::Result<String> {
+    p.to_str()
+        .map(str::to_owned)
+        .with_context(|| format!("path {} is not UTF-8", p.display()))
+}

@@ -1,0 +1,143 @@
+//! The durable webhook inbox: an accepted event is committed here before Vapi gets its 2xx, and
+//! the relay forwards it to the call's workflow from here — so an event survives a crash, a
+//! deploy or a Temporal outage, and a byte-identical re-delivery is stored once.
+
+use callsaga_entity::webhook_inbox::{self, ActiveModel, Column, Entity};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use sha2::{Digest, Sha256};
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+/// Superseded by a later conversation-update of the same call (each carries the whole history).
+pub const COALESCED: &str = "coalesced";
+/// Arrived after the call's workflow had completed; recorded, not applied.
+pub const LATE: &str = "late";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    New,
+    Duplicate,
+}
+
+/// Stores one event. Idempotent on the body's SHA-256.
+pub async fn accept(
+    db: &impl ConnectionTrait,
+    vapi_call_id: &str,
+    message_type: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Accepted, DbErr> {
+    let row = ActiveModel {
+        vapi_call_id: Set(vapi_call_id.to_owned()),
+        message_type: Set(message_type.to_owned()),
+        body_sha256: Set(hex::encode(Sha256::digest(body))),
+        payload: Set(String::from_utf8_lossy(body).into_owned()),
+        received_at: Set(now),
+        status: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(None),
+        delivered_at: Set(None),
+        last_error: Set(None),
+        ..Default::default()
+    };
+    let inserted = Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(Column::BodySha256)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(if inserted == 0 {
+        Accepted::Duplicate
+    } else {
+        Accepted::New
+    })
+}
+
+/// An inbox row without its (possibly large) payload.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PendingEvent {
+    pub id: i64,
+    pub vapi_call_id: String,
+    pub message_type: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// The oldest pending events, in arrival order.
+pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<PendingEvent>, DbErr> {
+    Entity::find()
+        .select_only()
+        .columns([
+            Column::Id,
+            Column::VapiCallId,
+            Column::MessageType,
+            Column::Attempts,
+            Column::NextAttemptAt,
+        ])
+        .filter(Column::Status.eq(PENDING))
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .into_model::<PendingEvent>()
+        .all(db)
+        .await
+}
+
+/// Number of events not yet relayed (the relay backlog).
+pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Entity::find()
+        .filter(Column::Status.eq(PENDING))
+        .count(db)
+        .await
+}
+
+/// Moves events out of `pending` into a final status.
+pub async fn settle(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::Status, status.into())
+        .col_expr(Column::DeliveredAt, Some(now).into())
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed delivery attempt; the event stays pending until `next_attempt_at`.
+pub async fn retry_later(
+    db: &impl ConnectionTrait,
+    event: &PendingEvent,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Attempts, (event.attempts + 1).into())
+        .col_expr(Column::NextAttemptAt, Some(next_attempt_at).into())
+        .col_expr(Column::LastError, Some(error.to_owned()).into())
+        .filter(Column::Id.eq(event.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<webhook_inbox::Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}

@@ -1,0 +1,21 @@
+//! The callsaga service: HTTP API (Vapi webhook gateway), the inbox relay, the Temporal worker
+//! and the `dev` supervisor, composed in [`app::App`].
+
+pub mod app;
+pub mod cli;
+pub mod db;
+pub mod devserver;
+pub mod error;
+pub mod inbox;
+pub mod relay;
+pub mod secret;
+pub mod seed;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+pub mod temporal;
+pub mod vapi;
+pub mod webhook;
+
+pub use app::{App, Components, router};
+pub use settings::Settings;

@@ -1,0 +1,236 @@
+//! The relay: forwards pending inbox events to their call workflows with signal-with-start, in
+//! arrival order per call, calls in parallel. A delivery that fails (Temporal down, slow, …) is
+//! retried with backoff and holds back the later events of the same call, so order is kept.
+//!
+//! One relay per database: running several API processes against one database would need a
+//! lease on inbox rows (not built; see ARCHITECTURE.md).
+
+use crate::inbox::{self, PendingEvent};
+use crate::settings::RelaySettings;
+use crate::temporal::LazyClient;
+use callsaga_workflows::CallWorkflow;
+use callsaga_workflows::payloads::{CallEvent, CallWorkflowInput};
+use chrono::Utc;
+use futures::StreamExt;
+use sea_orm::DatabaseConnection;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use temporalio_client::errors::WorkflowStartError;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
+use tokio::sync::{Notify, watch};
+
+/// Message types the relay forwards to the workflow. The rest of the inbox is coalesced away.
+const CONVERSATION_UPDATE: &str = "conversation-update";
+
+#[derive(Clone)]
+pub struct Relay {
+    db: DatabaseConnection,
+    client: LazyClient,
+    settings: RelaySettings,
+    wake: Arc<Notify>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    pub delivered: usize,
+    pub coalesced: usize,
+    pub late: usize,
+    pub failed: usize,
+    /// Events left pending because an earlier event of their call is waiting for a retry.
+    pub held_back: usize,
+}
+
+impl PassReport {
+    pub fn touched(&self) -> usize {
+        self.delivered + self.coalesced + self.late + self.failed
+    }
+}
+
+impl Relay {
+    pub fn new(db: DatabaseConnection, client: LazyClient, settings: RelaySettings) -> Self {
+        Self {
+            db,
+            client,
+            settings,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes the relay at once (called after an event is committed to the inbox).
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` turns true, then finishes the pass in progress and returns.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.settings.poll_interval_ms);
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let report = match self.pass().await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "relay pass failed");
+                    PassReport::default()
+                }
+            };
+            if report.touched() > 0 && report.failed == 0 {
+                continue; // more may be waiting
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!("relay stopped");
+    }
+
+    /// Relays until nothing deliverable is left (tests and shutdown use this).
+    pub async fn drain(&self) -> anyhow::Result<PassReport> {
+        let mut total = PassReport::default();
+        loop {
+            let r = self.pass().await?;
+            total.delivered += r.delivered;
+            total.coalesced += r.coalesced;
+            total.late += r.late;
+            total.failed += r.failed;
+            total.held_back = r.held_back;
+            if r.touched() == 0 || r.failed > 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One pass over the oldest pending events.
+    pub async fn pass(&self) -> anyhow::Result<PassReport> {
+        let events = inbox::pending(&self.db, self.settings.batch_size).await?;
+        let mut by_call: BTreeMap<String, Vec<PendingEvent>> = BTreeMap::new();
+        for e in events {
+            by_call.entry(e.vapi_call_id.clone()).or_default().push(e);
+        }
+        let reports: Vec<anyhow::Result<PassReport>> = futures::stream::iter(by_call.into_values())
+            .map(|events| self.relay_call(events))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut total = PassReport::default();
+        for r in reports {
+            let r = r?;
+            total.delivered += r.delivered;
+            total.coalesced += r.coalesced;
+            total.late += r.late;
+            total.failed += r.failed;
+            total.held_back += r.held_back;
+        }
+        Ok(total)
+    }
+
+    /// Relays one call's pending events in order; stops at the first failure.
+    async fn relay_call(&self, events: Vec<PendingEvent>) -> anyhow::Result<PassReport> {
+        let mut report = PassReport::default();
+        let now = Utc::now();
+        if let Some(first) = events.first()
+            && first.next_attempt_at.is_some_and(|t| t > now)
+        {
+            report.held_back = events.len();
+            return Ok(report);
+        }
+        // Each conversation-update carries the whole conversation so far: only the newest one
+        // in this batch is worth forwarding.
+        let last_conversation = events
+            .iter()
+            .rev()
+            .find(|e| e.message_type == CONVERSATION_UPDATE)
+            .map(|e| e.id);
+        let superseded: Vec<i64> = events
+            .iter()
+            .filter(|e| e.message_type == CONVERSATION_UPDATE && Some(e.id) != last_conversation)
+            .map(|e| e.id)
+            .collect();
+        inbox::settle(&self.db, &superseded, inbox::COALESCED, now).await?;
+        report.coalesced = superseded.len();
+
+        let mut remaining = events.len() - superseded.len();
+        for event in events.iter().filter(|e| !superseded.contains(&e.id)) {
+            match self.deliver(event).await {
+                Ok(Delivery::Delivered) => {
+                    inbox::settle(&self.db, &[event.id], inbox::DELIVERED, Utc::now()).await?;
+                    report.delivered += 1;
+                }
+                Ok(Delivery::WorkflowClosed) => {
+                    tracing::info!(
+                        call.id = %event.vapi_call_id,
+                        inbox.id = event.id,
+                        message.r#type = %event.message_type,
+                        "event arrived after the call workflow completed; recorded as late"
+                    );
+                    inbox::settle(&self.db, &[event.id], inbox::LATE, Utc::now()).await?;
+                    report.late += 1;
+                }
+                Err(e) => {
+                    let backoff = self.backoff(event.attempts);
+                    tracing::warn!(
+                        call.id = %event.vapi_call_id,
+                        inbox.id = event.id,
+                        attempts = event.attempts + 1,
+                        retry_in_ms = backoff.as_millis() as u64,
+                        error = %format!("{e:#}"),
+                        "relay delivery failed; will retry"
+                    );
+                    let next = Utc::now()
+                        + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::zero());
+                    inbox::retry_later(&self.db, event, &format!("{e:#}"), next).await?;
+                    report.failed += 1;
+                    report.held_back = remaining - 1;
+                    return Ok(report);
+                }
+            }
+            remaining -= 1;
+        }
+        Ok(report)
+    }
+
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exp = 200u64.saturating_mul(1u64 << attempts.clamp(0, 16));
+        Duration::from_millis(exp.min(self.settings.max_backoff_ms))
+    }
+
+    async fn deliver(&self, event: &PendingEvent) -> anyhow::Result<Delivery> {
+        let client = self.client.get().await?;
+        let workflow_id = callsaga_workflows::call_workflow_id(&event.vapi_call_id);
+        // UseExisting: a running workflow gets the signal. RejectDuplicate: a completed one is
+        // NOT restarted by a late webhook (no zombie runs); the start fails and we record it.
+        let options = WorkflowStartOptions::new(self.client.task_queue(), workflow_id)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .build();
+        let result = client
+            .signal_with_start_workflow(
+                CallWorkflow::run,
+                CallWorkflowInput {
+                    vapi_call_id: event.vapi_call_id.clone(),
+                },
+                CallWorkflow::event,
+                CallEvent {
+                    inbox_id: event.id,
+                    message_type: event.message_type.clone(),
+                },
+                options,
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(Delivery::Delivered),
+            Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Delivery::WorkflowClosed),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+enum Delivery {
+    Delivered,
+    WorkflowClosed,
+}

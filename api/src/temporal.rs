@@ -1,0 +1,128 @@
+//! Temporal client and worker. The same code talks to the dev server, a self-hosted cluster or
+//! Temporal Cloud: only `temporal.address`, `namespace`, `tls` and `api_key` differ.
+
+use crate::settings::{Settings, TemporalSettings};
+use anyhow::Context;
+use callsaga_activities::{Activities, CallRecordActivitiesImpl};
+use callsaga_workflows::CallWorkflow;
+use std::sync::Arc;
+use temporalio_client::{Client, ClientOptions, ConnectionOptions, TlsOptions};
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use tokio::sync::OnceCell;
+
+/// Connects a client to the configured cluster.
+pub async fn connect(settings: &TemporalSettings) -> anyhow::Result<Client> {
+    let url = url::Url::parse(&settings.address)
+        .with_context(|| format!("temporal.address {:?} is not a URL", settings.address))?;
+    let tls = settings.tls || settings.api_key.is_some() || url.scheme() == "https";
+    let conn = ConnectionOptions::new(url)
+        .identity(format!("callsaga@{}", std::process::id()))
+        .maybe_api_key(settings.api_key.as_ref().map(|k| k.expose().to_owned()))
+        .maybe_tls_options(tls.then(|| TlsOptions::builder().build()))
+        .build();
+    Client::connect(conn, ClientOptions::new(settings.namespace.clone()).build())
+        .await
+        .with_context(|| format!("failed to connect to Temporal at {}", settings.address))
+}
+
+/// A client that connects on first use and is cached afterwards, so the API can start (and
+/// accept webhooks into its inbox) while Temporal is still down.
+#[derive(Clone)]
+pub struct LazyClient {
+    settings: Arc<TemporalSettings>,
+    client: Arc<OnceCell<Client>>,
+}
+
+impl LazyClient {
+    pub fn new(settings: TemporalSettings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            client: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub async fn get(&self) -> anyhow::Result<&Client> {
+        self.client
+            .get_or_try_init(|| connect(&self.settings))
+            .await
+    }
+
+    pub fn task_queue(&self) -> &str {
+        &self.settings.task_queue
+    }
+}
+
+/// Registers every workflow and activity of callsaga on a worker's options.
+pub fn worker_options(task_queue: &str, activities: &Activities) -> anyhow::Result<WorkerOptions> {
+    Ok(WorkerOptions::new(task_queue)
+        .register_workflow::<CallWorkflow>()?
+        .register_activities(CallRecordActivitiesImpl::new(activities.clone()))
+        .build())
+}
+
+/// A worker running on its own thread (the SDK's `Worker::run` future is not `Send`).
+pub struct WorkerHandle {
+    shutdown: Box<dyn Fn() + Send + Sync>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl WorkerHandle {
+    /// Starts a worker thread with its own tokio runtime, database pool and client, and returns
+    /// once the worker is registered with the server.
+    pub async fn spawn(settings: Arc<Settings>) -> anyhow::Result<Self> {
+        let (ready_tx, ready_rx) =
+            tokio::sync::oneshot::channel::<anyhow::Result<Box<dyn Fn() + Send + Sync>>>();
+        let thread = std::thread::Builder::new()
+            .name("temporal-worker".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("temporal-worker-rt")
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let started = async {
+                        let runtime = Runtime::from_current_tokio(Default::default())?;
+                        let db = crate::db::connect(&settings).await?;
+                        let activities = Activities::new(db);
+                        let client = connect(&settings.temporal).await?;
+                        let options = worker_options(&settings.temporal.task_queue, &activities)?;
+                        let worker = Worker::new(&runtime, client, options)?;
+                        anyhow::Ok((runtime, worker))
+                    }
+                    .await;
+                    match started {
+                        Ok((_runtime, mut worker)) => {
+                            let handle = worker.shutdown_handle();
+                            let _ = ready_tx.send(Ok(Box::new(handle)));
+                            worker.run().await.context("worker stopped with an error")
+                        }
+                        Err(e) => {
+                            let msg = format!("{e:#}");
+                            let _ = ready_tx.send(Err(e));
+                            anyhow::bail!(msg)
+                        }
+                    }
+                })
+            })?;
+        let shutdown = ready_rx
+            .await
+            .context("worker thread ended before it started")??;
+        tracing::info!(task_queue = %"worker", "temporal worker running");
+        Ok(Self {
+            shutdown,
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks the worker to stop polling, lets running tasks finish, and waits for the thread.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        (self.shutdown)();
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || thread.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("worker thread panicked"))?
+    }
+}

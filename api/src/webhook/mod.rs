@@ -1,0 +1,11 @@
+//! `POST /webhooks/vapi`: verify → parse → store or answer → reply.
+
+mod vapi;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::post;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/vapi", post(vapi::receive))
+}

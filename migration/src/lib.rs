@@ -1,0 +1,24 @@
+//! Schema migrations for callsaga (SQLite and PostgreSQL).
+//!
+//! ```ignore
+//! use callsaga_migration::{Migrator, MigratorTrait};
+//! Migrator::up(&db, None).await?;
+//! ```
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_initial;
+
+/// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
+/// forbids overlapping booked appointments of one agent.
+pub const APPOINTMENTS_NO_OVERLAP: &str = "appointments_no_overlap";
+
+/// Every migration of the callsaga schema, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_initial::Migration)]
+    }
+}

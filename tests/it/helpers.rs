@@ -1,0 +1,239 @@
+//! `spawn_app()` and friends: every test gets a fresh database (SQLite file or PostgreSQL
+//! database), its own task queue and a real worker, against one real Temporal dev server shared
+//! by the test binary.
+
+use callsaga_api::devserver::{DevServer, DevServerOptions, default_temporal_bin, free_port};
+use callsaga_api::{App, Components, Settings};
+use callsaga_workflows::CallWorkflow;
+use callsaga_workflows::payloads::CallSnapshot;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use temporalio_client::{Client, WorkflowGetResultOptions};
+use tokio::sync::OnceCell;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+const PG_ADMIN_URL_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn pg_admin_url() -> String {
+    std::env::var("CALLSAGA_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN_URL_DEFAULT.to_owned())
+}
+
+/// The engines to run database-backed tests on: SQLite always; PostgreSQL when reachable, and
+/// required (test fails instead of skipping) with `CALLSAGA_REQUIRE_PG=1`.
+pub(crate) async fn engines() -> Vec<Engine> {
+    static PG: OnceCell<bool> = OnceCell::const_new();
+    let pg = *PG
+        .get_or_init(|| async {
+            let ok = sea_orm::Database::connect(pg_admin_url()).await.is_ok();
+            if !ok {
+                assert!(
+                    std::env::var("CALLSAGA_REQUIRE_PG").as_deref() != Ok("1"),
+                    "PostgreSQL at {} is required (CALLSAGA_REQUIRE_PG=1) but unreachable",
+                    pg_admin_url()
+                );
+                eprintln!("PostgreSQL unreachable: running on SQLite only");
+            }
+            ok
+        })
+        .await;
+    if pg {
+        vec![Engine::Sqlite, Engine::Postgres]
+    } else {
+        vec![Engine::Sqlite]
+    }
+}
+
+/// The shared Temporal dev server (in memory, headless), started once per test binary and
+/// stopped by its supervisor when the test process exits.
+pub(crate) async fn temporal_address() -> String {
+    static SERVER: OnceCell<(String, u32)> = OnceCell::const_new();
+    SERVER
+        .get_or_init(|| async {
+            let server = DevServer::start(DevServerOptions {
+                temporal_bin: default_temporal_bin()
+                    .expect("temporal CLI (run temporal/install.sh)"),
+                port: free_port().expect("free port"),
+                ui_port: None,
+                db_file: None,
+                die_with_parent: true,
+            })
+            .await
+            .expect("Temporal dev server starts");
+            let address = server.address.clone();
+            let pid = server.pid().unwrap_or_default();
+            // Leaked on purpose: the server lives as long as the test process.
+            std::mem::forget(server);
+            (address, pid)
+        })
+        .await
+        .0
+        .clone()
+}
+
+pub(crate) async fn fresh_database_url(engine: Engine) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match engine {
+        Engine::Sqlite => {
+            let dir: PathBuf = std::env::temp_dir().join("callsaga-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}/{id}.db?mode=rwc", dir.display())
+        }
+        Engine::Postgres => {
+            use sea_orm::ConnectionTrait;
+            let admin = sea_orm::Database::connect(pg_admin_url())
+                .await
+                .expect("pg admin");
+            let name = format!("callsaga_t_{id}");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            let base = pg_admin_url();
+            let (prefix, _) = base.rsplit_once('/').expect("pg url has a database");
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+pub(crate) struct TestApp {
+    pub(crate) app: App,
+    pub(crate) http: reqwest::Client,
+    pub(crate) temporal: Client,
+}
+
+pub(crate) async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, serde_json::json!({})).await
+}
+
+/// Starts API + relay + worker with per-test settings merged over the test defaults.
+pub(crate) async fn spawn_app_with(engine: Engine, overrides: Value) -> TestApp {
+    let address = temporal_address().await;
+    let mut base = serde_json::json!({
+        "database_url": fresh_database_url(engine).await,
+        "listen": "127.0.0.1:0",
+        "temporal": {
+            "address": address,
+            "task_queue": format!("test-{}", uuid::Uuid::new_v4().simple()),
+        },
+        "relay": { "poll_interval_ms": 100, "max_backoff_ms": 1000 },
+    });
+    merge(&mut base, overrides);
+    let settings = Settings::from_overrides(base).expect("test settings");
+    let temporal = callsaga_api::temporal::connect(&settings.temporal)
+        .await
+        .expect("temporal client");
+    let app = App::start(
+        settings,
+        Components {
+            api: true,
+            worker: true,
+        },
+    )
+    .await
+    .expect("app starts");
+    callsaga_api::seed::demo_tenant(&app.state.db)
+        .await
+        .expect("seed");
+    TestApp {
+        app,
+        http: reqwest::Client::new(),
+        temporal,
+    }
+}
+
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+impl TestApp {
+    pub(crate) async fn post_webhook(&self, body: &[u8]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/webhooks/vapi", self.app.base_url()))
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Waits (bounded) for the call's workflow to exist and complete, and returns its result.
+    pub(crate) async fn call_result(&self, vapi_call_id: &str) -> CallSnapshot {
+        let handle = self.temporal.get_workflow_handle::<CallWorkflow>(
+            callsaga_workflows::call_workflow_id(vapi_call_id),
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let result = tokio::time::timeout(
+                remaining,
+                handle.get_result(WorkflowGetResultOptions::default()),
+            )
+            .await
+            .expect("workflow completes within 30 s");
+            match result {
+                Ok(snapshot) => return snapshot,
+                // The relay has not started it yet.
+                Err(e) if e.to_string().contains("not found") && !remaining.is_zero() => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("workflow failed: {e}"),
+            }
+        }
+    }
+
+    pub(crate) async fn call_row(&self, vapi_call_id: &str) -> callsaga_entity::calls::Model {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        callsaga_entity::calls::Entity::find()
+            .filter(callsaga_entity::calls::Column::VapiCallId.eq(vapi_call_id))
+            .one(&self.app.state.db)
+            .await
+            .expect("query")
+            .expect("call row exists")
+    }
+
+    pub(crate) async fn shutdown(self) {
+        self.app.shutdown().await.expect("clean shutdown");
+    }
+}
+
+/// A sample from `shared/vapi/samples` with its call id replaced.
+pub(crate) fn sample(name: &str, call_id: &str) -> Vec<u8> {
+    let mut v = sample_value(name);
+    v["message"]["call"]["id"] = Value::String(call_id.to_owned());
+    serde_json::to_vec(&v).expect("json")
+}
+
+pub(crate) fn sample_value(name: &str) -> Value {
+    let path = shared_dir().join("vapi/samples").join(name);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("sample is JSON")
+}
+
+/// `../shared` beside the repository (CI clones main with shared/ beside it).
+pub(crate) fn shared_dir() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for candidate in [here.join("../../shared"), here.join("../shared")] {
+        if candidate.join("vapi/samples").exists() {
+            return candidate;
+        }
+    }
+    panic!("../shared/vapi/samples not found next to the repository");
+}
+
+pub(crate) fn new_call_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary.
+
+mod helpers;
+mod lifecycle;
+mod migrations;
+mod replay;

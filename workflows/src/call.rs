@@ -1,0 +1,139 @@
+//! The call workflow: one durable workflow per Vapi call, id `call-<vapi call id>`.
+//!
+//! Webhook events reach it as `event` signals (relayed from the inbox in arrival order). It
+//! applies each one to the `calls` row through an idempotent activity, keeps the search
+//! attributes current, and completes once the end-of-call report has been applied and no event is
+//! left pending.
+
+use crate::activities::CallRecordActivities;
+use crate::payloads::{ApplyEventInput, CallEvent, CallSnapshot, CallState, CallWorkflowInput};
+use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, USER_ID};
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    LocalActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+};
+
+#[workflow]
+#[derive(Default)]
+pub struct CallWorkflow {
+    vapi_call_id: String,
+    pending: VecDeque<CallEvent>,
+    /// Inbox ids already accepted, so a re-relayed event is applied once.
+    seen: BTreeSet<i64>,
+    snapshot: CallSnapshot,
+    applied: u32,
+}
+
+#[workflow_methods]
+impl CallWorkflow {
+    #[run(name = "CallWorkflow")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: CallWorkflowInput,
+    ) -> WorkflowResult<CallSnapshot> {
+        ctx.state_mut(|s| s.vapi_call_id = input.vapi_call_id.clone());
+        ctx.upsert_search_attributes([CALL_ID.value_set(input.vapi_call_id.clone())]);
+        let workflow_id = ctx.workflow_id().to_owned();
+
+        loop {
+            ctx.wait_condition(|s| !s.pending.is_empty()).await?;
+            let Some(event) = ctx.state_mut(|s| s.pending.pop_front()) else {
+                continue;
+            };
+            let previous = ctx.state(|s| s.snapshot.clone());
+            let snapshot = ctx
+                .execute_local_activity(
+                    CallRecordActivities::apply_event,
+                    ApplyEventInput {
+                        workflow_id: workflow_id.clone(),
+                        vapi_call_id: input.vapi_call_id.clone(),
+                        inbox_id: event.inbox_id,
+                    },
+                    record_options(),
+                )
+                .await?;
+            publish_changes(ctx, &previous, &snapshot);
+            let done = ctx.state_mut(|s| {
+                s.applied += 1;
+                s.snapshot = snapshot.clone();
+                s.snapshot.report_applied && s.pending.is_empty()
+            });
+            ctx.set_current_details(format!(
+                "status **{}**, {} event(s) applied, report applied: {}",
+                snapshot.status,
+                ctx.state(|s| s.applied),
+                snapshot.report_applied
+            ));
+            if done {
+                break;
+            }
+        }
+
+        // Updates and signals that are still running must not be cut off by completion.
+        let view = ctx.clone();
+        ctx.wait_condition(move |_| view.all_handlers_finished())
+            .await?;
+        Ok(ctx.state(|s| s.snapshot.clone()))
+    }
+
+    /// A webhook event for this call, relayed from the inbox.
+    #[signal(name = "event")]
+    pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: CallEvent) {
+        if self.seen.insert(event.inbox_id) {
+            self.pending.push_back(event);
+        }
+    }
+
+    /// Live state of the call, for the admin API and the Temporal UI.
+    #[query(name = "state")]
+    pub fn state(&self, _ctx: &WorkflowContextView) -> CallState {
+        CallState {
+            vapi_call_id: self.vapi_call_id.clone(),
+            status: self.snapshot.status.clone(),
+            events_applied: self.applied,
+            events_pending: u32::try_from(self.pending.len()).unwrap_or(u32::MAX),
+            report_applied: self.snapshot.report_applied,
+            agent_id: self.snapshot.agent_id.clone(),
+            user_id: self.snapshot.user_id.clone(),
+        }
+    }
+}
+
+/// Upserts only the search attributes that changed, so the history stays short.
+fn publish_changes(ctx: &WorkflowContext<CallWorkflow>, old: &CallSnapshot, new: &CallSnapshot) {
+    let mut updates = Vec::new();
+    if old.status != new.status && !new.status.is_empty() {
+        updates.push(CALL_STATUS.value_set(new.status.clone()));
+    }
+    if old.agent_id != new.agent_id
+        && let Some(agent) = &new.agent_id
+    {
+        updates.push(AGENT_ID.value_set(agent.clone()));
+    }
+    if old.user_id != new.user_id
+        && let Some(user) = &new.user_id
+    {
+        updates.push(USER_ID.value_set(user.clone()));
+    }
+    if !updates.is_empty() {
+        ctx.upsert_search_attributes(updates);
+    }
+}
+
+/// Database writes are short; retry them (forever, backing off to 30 s) while the database is
+/// unavailable rather than losing the event.
+fn record_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(10))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(200))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .build(),
+        )
+        .build()
+}

@@ -1,0 +1,21 @@
+//! Deterministic workflow code for callsaga.
+//!
+//! This crate holds the call workflow, its sagas, the activity *declarations* the workflows call
+//! and the payload types that cross the workflow boundary. It deliberately depends on nothing that
+//! does I/O (no database, HTTP or mail crates): the implementations live in `callsaga-activities`.
+
+pub mod activities;
+pub mod call;
+pub mod payloads;
+pub mod search_attributes;
+
+pub use call::CallWorkflow;
+
+/// The workflow id of a call: a business key derived from Vapi's call id, so every webhook of a
+/// call addresses the same workflow and a duplicate start is impossible.
+pub fn call_workflow_id(vapi_call_id: &str) -> String {
+    format!("call-{vapi_call_id}")
+}
+
+/// Default task queue of the worker and of every workflow start.
+pub const DEFAULT_TASK_QUEUE: &str = "callsaga";
