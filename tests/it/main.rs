@@ -1,6 +1,9 @@
 //! The one integration-test binary.
 
+mod calendar;
+mod email;
 mod helpers;
+mod ledger;
 mod lifecycle;
 mod migrations;
 mod replay;
