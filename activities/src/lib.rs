@@ -4,8 +4,12 @@
 //! merge that gives the same row however often it runs — so a Temporal retry, or a replay after a
 //! worker crash, never doubles an effect.
 
+pub mod availability;
 pub mod call_record;
 pub mod failure;
+pub mod ledger;
+pub mod pricing;
+pub mod tenant;
 pub mod vapi;
 
 pub use call_record::CallRecordActivitiesImpl;

@@ -2,28 +2,44 @@
 //! together, with one graceful shutdown.
 
 use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
 use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::temporal::{LazyClient, WorkerHandle};
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Every route of the service, merged in one place.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.webhook.body_limit_bytes;
+    let webhook = &state.settings.webhook;
+    let limiter = RateLimiter::new(webhook.rate_limit.clone());
+    let timeout = Duration::from_millis(webhook.request_timeout_ms);
     Router::new()
         .merge(crate::webhook::router())
+        .layer(DefaultBodyLimit::max(webhook.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(
+            limiter,
+            crate::ratelimit::middleware,
+        ))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .route("/metrics", get(crate::metrics::render))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -59,6 +75,12 @@ pub struct App {
 impl App {
     /// Migrates the database, then starts the selected components.
     pub async fn start(settings: Settings, components: Components) -> anyhow::Result<Self> {
+        settings
+            .webhook
+            .auth
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid webhook.auth configuration: {e}"))?;
+        let _ = crate::metrics::handle();
         let settings = Arc::new(settings);
         let db = crate::db::connect_and_migrate(&settings).await?;
         let temporal = LazyClient::new(settings.temporal.clone());
@@ -83,11 +105,14 @@ impl App {
             let mut rx = shutdown_rx.clone();
             let app = router(state.clone());
             server = Some(tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
-                    .await
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
             }));
             relay_task = Some(tokio::spawn(relay.run(shutdown_rx)));
             tracing::info!(addr = %addr.map(|a| a.to_string()).unwrap_or_default(), "API listening");

@@ -24,20 +24,26 @@ pub enum Accepted {
     Duplicate,
 }
 
+/// An event to store.
+pub struct NewEvent<'a> {
+    pub vapi_call_id: &'a str,
+    pub message_type: &'a str,
+    /// The raw body, exactly as received (it was authenticated and parsed already).
+    pub body: &'a [u8],
+    pub received_at: DateTime<Utc>,
+    /// `message.timestamp`: when Vapi says the event happened.
+    pub event_at: Option<DateTime<Utc>>,
+}
+
 /// Stores one event. Idempotent on the body's SHA-256.
-pub async fn accept(
-    db: &impl ConnectionTrait,
-    vapi_call_id: &str,
-    message_type: &str,
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Accepted, DbErr> {
+pub async fn accept(db: &impl ConnectionTrait, event: NewEvent<'_>) -> Result<Accepted, DbErr> {
     let row = ActiveModel {
-        vapi_call_id: Set(vapi_call_id.to_owned()),
-        message_type: Set(message_type.to_owned()),
-        body_sha256: Set(hex::encode(Sha256::digest(body))),
-        payload: Set(String::from_utf8_lossy(body).into_owned()),
-        received_at: Set(now),
+        vapi_call_id: Set(event.vapi_call_id.to_owned()),
+        message_type: Set(event.message_type.to_owned()),
+        body_sha256: Set(hex::encode(Sha256::digest(event.body))),
+        payload: Set(String::from_utf8_lossy(event.body).into_owned()),
+        received_at: Set(event.received_at),
+        event_at: Set(event.event_at),
         status: Set(PENDING.to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(None),
@@ -68,6 +74,8 @@ pub struct PendingEvent {
     pub message_type: String,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub event_at: Option<DateTime<Utc>>,
 }
 
 /// The oldest pending events, in arrival order.
@@ -80,6 +88,8 @@ pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Pendin
             Column::MessageType,
             Column::Attempts,
             Column::NextAttemptAt,
+            Column::ReceivedAt,
+            Column::EventAt,
         ])
         .filter(Column::Status.eq(PENDING))
         .order_by_asc(Column::Id)

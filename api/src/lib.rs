@@ -7,6 +7,8 @@ pub mod db;
 pub mod devserver;
 pub mod error;
 pub mod inbox;
+pub mod metrics;
+pub mod ratelimit;
 pub mod relay;
 pub mod secret;
 pub mod seed;

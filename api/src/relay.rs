@@ -10,11 +10,11 @@ use crate::settings::RelaySettings;
 use crate::temporal::LazyClient;
 use callsaga_workflows::CallWorkflow;
 use callsaga_workflows::payloads::{CallEvent, CallWorkflowInput};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
@@ -29,6 +29,9 @@ pub struct Relay {
     client: LazyClient,
     settings: RelaySettings,
     wake: Arc<Notify>,
+    /// Event time of the last conversation-update forwarded per call (in memory: after a
+    /// restart at most one extra update per call is forwarded).
+    last_conversation: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
 }
 
 /// What one pass did.
@@ -55,6 +58,7 @@ impl Relay {
             client,
             settings,
             wake: Arc::new(Notify::new()),
+            last_conversation: Arc::default(),
         }
     }
 
@@ -139,18 +143,7 @@ impl Relay {
             report.held_back = events.len();
             return Ok(report);
         }
-        // Each conversation-update carries the whole conversation so far: only the newest one
-        // in this batch is worth forwarding.
-        let last_conversation = events
-            .iter()
-            .rev()
-            .find(|e| e.message_type == CONVERSATION_UPDATE)
-            .map(|e| e.id);
-        let superseded: Vec<i64> = events
-            .iter()
-            .filter(|e| e.message_type == CONVERSATION_UPDATE && Some(e.id) != last_conversation)
-            .map(|e| e.id)
-            .collect();
+        let superseded = self.superseded_conversation_updates(&events);
         inbox::settle(&self.db, &superseded, inbox::COALESCED, now).await?;
         report.coalesced = superseded.len();
 
@@ -192,6 +185,41 @@ impl Relay {
             remaining -= 1;
         }
         Ok(report)
+    }
+
+    /// Each conversation-update carries the whole conversation so far, and they arrive every
+    /// second or two: forwarding each would grow the workflow history by thousands of events
+    /// per long call. Forward only the newest one of a batch, and at most one per
+    /// `conversation_forward_interval_secs` of event time; the rest stay in the inbox as
+    /// `coalesced` (the end-of-call report carries the full transcript anyway).
+    fn superseded_conversation_updates(&self, events: &[PendingEvent]) -> Vec<i64> {
+        let newest = events
+            .iter()
+            .rev()
+            .find(|e| e.message_type == CONVERSATION_UPDATE);
+        let forward_newest = newest.is_some_and(|e| {
+            let at = e.event_at.unwrap_or(e.received_at);
+            let interval = chrono::Duration::seconds(
+                i64::try_from(self.settings.conversation_forward_interval_secs).unwrap_or(i64::MAX),
+            );
+            let mut last = self
+                .last_conversation
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match last.get(&e.vapi_call_id) {
+                Some(prev) if at - *prev < interval => false,
+                _ => {
+                    last.insert(e.vapi_call_id.clone(), at);
+                    true
+                }
+            }
+        });
+        events
+            .iter()
+            .filter(|e| e.message_type == CONVERSATION_UPDATE)
+            .filter(|e| !(forward_newest && Some(e.id) == newest.map(|n| n.id)))
+            .map(|e| e.id)
+            .collect()
     }
 
     fn backoff(&self, attempts: i32) -> Duration {

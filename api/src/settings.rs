@@ -51,6 +51,10 @@ pub struct WebhookSettings {
     pub auth: WebhookAuth,
     /// Largest accepted body; a long end-of-call report with its messages can be several MB.
     pub body_limit_bytes: usize,
+    /// Per-source rate limit.
+    pub rate_limit: crate::ratelimit::RateLimitSettings,
+    /// Whole-request timeout for asynchronous events (the handler only commits to the inbox).
+    pub request_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -64,6 +68,9 @@ pub struct RelaySettings {
     pub poll_interval_ms: u64,
     /// Longest wait between two delivery attempts of a failing event.
     pub max_backoff_ms: u64,
+    /// At most one conversation-update per call is forwarded to the workflow per this many
+    /// seconds of event time; the others are coalesced.
+    pub conversation_forward_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -97,8 +104,13 @@ fn defaults() -> serde_json::Value {
             "tls": false,
             "ui_url": "http://localhost:8233",
         },
-        "webhook": { "auth": { "mode": "none" }, "body_limit_bytes": 16 * 1024 * 1024 },
-        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000 },
+        "webhook": {
+            "auth": { "mode": "none" },
+            "body_limit_bytes": 16 * 1024 * 1024,
+            "rate_limit": { "per_second": 500.0, "burst": 1000.0 },
+            "request_timeout_ms": 10_000,
+        },
+        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30 },
         "dev": { "temporal_port": 7233, "temporal_ui_port": 8233 },
     })
 }

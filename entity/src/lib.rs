@@ -14,6 +14,7 @@ pub mod agents;
 pub mod appointments;
 pub mod calls;
 pub mod credit_ledger;
+pub mod email_outbox;
 pub mod escalation_configs;
 pub mod escalation_logs;
 pub mod event_log;

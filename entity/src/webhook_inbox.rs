@@ -18,6 +18,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub received_at: DateTimeUtc,
+    /// `message.timestamp` as Vapi sent it (event time), when present.
+    pub event_at: Option<DateTimeUtc>,
     /// `pending` | `delivered` | `coalesced` | `late` | `failed`.
     pub status: String,
     pub attempts: i32,

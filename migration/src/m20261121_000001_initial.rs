@@ -195,6 +195,7 @@ enum WebhookInbox {
     BodySha256,
     Payload,
     ReceivedAt,
+    EventAt,
     Status,
     Attempts,
     NextAttemptAt,
@@ -696,6 +697,7 @@ impl MigrationTrait for Migration {
                     .col(string_uniq(WebhookInbox::BodySha256))
                     .col(text(WebhookInbox::Payload))
                     .col(ts(WebhookInbox::ReceivedAt))
+                    .col(ts_null(WebhookInbox::EventAt))
                     .col(string(WebhookInbox::Status))
                     .col(integer(WebhookInbox::Attempts).default(0))
                     .col(ts_null(WebhookInbox::NextAttemptAt))

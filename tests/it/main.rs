@@ -2,6 +2,7 @@
 
 mod calendar;
 mod email;
+mod gateway;
 mod helpers;
 mod ledger;
 mod lifecycle;

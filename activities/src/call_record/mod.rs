@@ -5,7 +5,7 @@ mod merge;
 use crate::Activities;
 use crate::failure::{permanent, transient};
 use crate::vapi;
-use callsaga_entity::{agents, calls, phone_numbers, webhook_inbox};
+use callsaga_entity::{calls, webhook_inbox};
 use callsaga_workflows::payloads::{ApplyEventInput, CallSnapshot};
 use chrono::Utc;
 use sea_orm::{
@@ -130,28 +130,14 @@ pub async fn apply_event(
     })
 }
 
-/// Finds the agent (and its owner) by assistant id, else by Vapi phone number id.
+/// Fills in the agent and its owner from the assistant or phone number the call came in on.
 async fn resolve_tenant(
     db: &impl ConnectionTrait,
     envelope: &vapi::Envelope,
     row: &mut calls::Model,
 ) -> Result<(), sea_orm::DbErr> {
-    let mut agent = None;
-    if let Some(assistant_id) = envelope.assistant_id() {
-        agent = agents::Entity::find()
-            .filter(agents::Column::VapiAssistantId.eq(assistant_id))
-            .one(db)
-            .await?;
-    }
-    if agent.is_none()
-        && let Some(phone_id) = envelope.phone_number_id()
-        && let Some(phone) = phone_numbers::Entity::find()
-            .filter(phone_numbers::Column::VapiPhoneNumberId.eq(phone_id))
-            .one(db)
-            .await?
-    {
-        agent = agents::Entity::find_by_id(phone.agent_id).one(db).await?;
-    }
+    let agent =
+        crate::tenant::find_agent(db, envelope.assistant_id(), envelope.phone_number_id()).await?;
     if let Some(agent) = agent {
         row.agent_id = Some(agent.id);
         row.user_id = Some(agent.user_id);

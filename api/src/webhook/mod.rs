@@ -1,5 +1,7 @@
 //! `POST /webhooks/vapi`: verify → parse → store or answer → reply.
 
+mod assistant;
+mod tools;
 mod vapi;
 
 use crate::state::AppState;

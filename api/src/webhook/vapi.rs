@@ -6,19 +6,28 @@ use crate::error::ApiError;
 use crate::inbox::{self, Accepted};
 use crate::secret::mask_phone;
 use crate::state::AppState;
-use crate::vapi::{self, VapiMessage};
+use crate::vapi::{self, Envelope, VapiMessage};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use chrono::Utc;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::time::Instant;
 
 pub(super) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            limit: state.settings.webhook.body_limit_bytes,
+        },
+        _ => ApiError::BadRequest(format!("could not read the request body: {e}")),
+    })?;
     let now = Utc::now();
     if let Err(e) = state
         .settings
@@ -26,13 +35,36 @@ pub(super) async fn receive(
         .auth
         .verify(&headers, &body, now.timestamp())
     {
+        metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => e.kind())
+            .increment(1);
         tracing::warn!(reason = e.kind(), "webhook authentication failed");
         return Err(ApiError::Unauthorized);
     }
-    let parsed = vapi::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let message_type = parsed.message_type().to_owned();
-    let call_id = parsed.call_id().map(str::to_owned);
+    let parsed = vapi::parse(&body).map_err(|e| {
+        metrics::counter!("callsaga_webhook_rejected_total", "reason" => e.kind()).increment(1);
+        ApiError::BadRequest(e.to_string())
+    })?;
+    let answer = dispatch(&state, &parsed, &body, now).await;
+    metrics::histogram!("callsaga_webhook_seconds", "type" => metric_type(&parsed.message))
+        .record(started.elapsed().as_secs_f64());
+    answer
+}
 
+/// Bounded label values: unknown message types share one label.
+fn metric_type(message: &VapiMessage) -> String {
+    match message {
+        VapiMessage::Unknown { .. } => "unknown".to_owned(),
+        m => m.message_type().to_owned(),
+    }
+}
+
+async fn dispatch(
+    state: &AppState,
+    parsed: &Envelope,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Json<Value>, ApiError> {
+    let message_type = parsed.message_type();
     match &parsed.message {
         VapiMessage::StatusUpdate(_)
         | VapiMessage::EndOfCallReport(_)
@@ -40,23 +72,32 @@ pub(super) async fn receive(
         | VapiMessage::TransferUpdate(_)
         | VapiMessage::UserInterrupted(_)
         | VapiMessage::Hang => {
-            let call_id = call_id.ok_or_else(|| {
+            let call_id = parsed.call_id().ok_or_else(|| {
                 ApiError::BadRequest(format!(
                     "field `message.call.id` is required for {message_type}"
                 ))
             })?;
-            let accepted = inbox::accept(&state.db, &call_id, &message_type, &body, now).await?;
+            let accepted = inbox::accept(
+                &state.db,
+                inbox::NewEvent {
+                    vapi_call_id: call_id,
+                    message_type,
+                    body,
+                    received_at: now,
+                    event_at: parsed.timestamp,
+                },
+            )
+            .await?;
             state.relay.notify();
+            let duplicate = accepted == Accepted::Duplicate;
             tracing::info!(
                 call.id = %call_id,
                 message.r#type = %message_type,
                 customer = %parsed.customer_number().map(mask_phone).unwrap_or_default(),
-                duplicate = accepted == Accepted::Duplicate,
+                duplicate,
                 "webhook event accepted"
             );
-            Ok(Json(
-                json!({ "received": true, "duplicate": accepted == Accepted::Duplicate }),
-            ))
+            Ok(Json(json!({ "received": true, "duplicate": duplicate })))
         }
         VapiMessage::Transcript(_) | VapiMessage::SpeechUpdate(_) => {
             // High-frequency and not needed by any saga: acknowledged, not stored.
@@ -66,10 +107,16 @@ pub(super) async fn receive(
             tracing::info!(message.r#type = %message_type, "unknown Vapi message type acknowledged");
             Ok(Json(json!({ "received": true })))
         }
-        VapiMessage::AssistantRequest
-        | VapiMessage::ToolCalls(_)
-        | VapiMessage::TransferDestinationRequest(_) => Ok(Json(json!({
-            "error": "Sorry, I can't help with that right now."
-        }))),
+        VapiMessage::AssistantRequest => {
+            // Vapi drops the call on an HTTP error: always answer something speakable.
+            let answer = super::assistant::answer(state, parsed).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "assistant-request failed: database error");
+                json!({ "error": "Sorry, we are having technical difficulties. Please call again shortly." })
+            });
+            Ok(Json(answer))
+        }
+        VapiMessage::ToolCalls(_) | VapiMessage::TransferDestinationRequest(_) => Ok(Json(
+            json!({ "error": "Sorry, I can't help with that right now." }),
+        )),
     }
 }
