@@ -8,3 +8,4 @@ mod ledger;
 mod lifecycle;
 mod migrations;
 mod replay;
+mod resilience;
