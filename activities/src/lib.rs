@@ -5,25 +5,48 @@
 //! worker crash, never doubles an effect.
 
 pub mod availability;
+pub mod calendar;
 pub mod call_record;
+pub mod email;
 pub mod failure;
+pub mod faults;
 pub mod ledger;
 pub mod pricing;
 pub mod tenant;
+pub mod tools;
 pub mod vapi;
 
 pub use call_record::CallRecordActivitiesImpl;
+pub use tools::{AppointmentActivitiesImpl, ToolPlanningActivitiesImpl};
 
+use crate::email::Mailer;
+use crate::faults::FaultPlan;
 use sea_orm::DatabaseConnection;
+use std::sync::Arc;
 
 /// The dependencies activities share. Cheap to clone.
 #[derive(Clone)]
 pub struct Activities {
     pub db: DatabaseConnection,
+    /// For CalDAV (and later other HTTP integrations); carries request timeouts.
+    pub http: reqwest::Client,
+    pub mailer: Arc<Mailer>,
+    /// Test-only fault injection; empty in production.
+    pub faults: FaultPlan,
 }
 
 impl Activities {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, mailer: Arc<Mailer>, faults: FaultPlan) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap_or_default();
+        Self {
+            db,
+            http,
+            mailer,
+            faults,
+        }
     }
 }

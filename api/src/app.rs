@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
+use callsaga_activities::faults::FaultPlan;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,6 +65,8 @@ pub struct Components {
 /// A running callsaga process.
 pub struct App {
     pub state: AppState,
+    /// Test hook: faults injected into this process's activities.
+    pub faults: FaultPlan,
     /// Where the API listens (the real port when `listen` asked for port 0).
     pub addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
@@ -93,8 +96,9 @@ impl App {
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
 
+        let faults = FaultPlan::default();
         let worker = if components.worker {
-            Some(WorkerHandle::spawn(settings.clone()).await?)
+            Some(WorkerHandle::spawn(settings.clone(), faults.clone()).await?)
         } else {
             None
         };
@@ -119,6 +123,7 @@ impl App {
         }
         Ok(Self {
             state,
+            faults,
             addr,
             shutdown,
             server,

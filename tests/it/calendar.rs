@@ -1,0 +1,942 @@
+//! Calendars against real servers: a local Radicale (CalDAV) started once per test binary, and
+//! the embedded calendar on SQLite and PostgreSQL. Also the local test-server harness that
+//! `email.rs` shares (a supervised child process that dies with the test process).
+
+use crate::helpers::{Engine, engines, fresh_database_url};
+use callsaga_activities::availability::{self, BusinessHours, TimeOfDay, parse_timezone};
+use callsaga_activities::calendar::{
+    BusyInterval, CalDavCalendar, Calendar, CalendarError, CalendarEvent, EmbeddedCalendar,
+    busy_ranges, calendar_for,
+};
+use callsaga_api::devserver::free_port;
+use callsaga_entity::{agents, appointments};
+use callsaga_migration::{Migrator, MigratorTrait};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------
+// Local test servers (shared with email.rs)
+// ---------------------------------------------------------------------------
+
+/// The Python of the project-local test-server virtualenv that `scripts/setup` installs.
+pub(crate) fn testservers_python() -> PathBuf {
+    let venv = std::env::var_os("CALLSAGA_TESTSERVERS_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-testservers"),
+        PathBuf::from,
+    );
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run scripts/setup (installs Radicale and aiosmtpd)",
+        python.display()
+    );
+    python
+}
+
+/// A fresh scratch folder under the system temp dir.
+pub(crate) fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join("callsaga-tests")
+        .join(format!("{prefix}-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Starts `program args…` under a tiny `sh` supervisor that stops it as soon as this test
+/// process is gone (the test harness never runs destructors of statics), like the Temporal dev
+/// server in `callsaga_api::devserver`. Output goes to `log`.
+pub(crate) fn spawn_supervised(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+    log: &Path,
+) -> Child {
+    let script = r#"parent=$1; shift; "$@" & c=$!; trap 'kill $c 2>/dev/null' TERM INT;
+while kill -0 "$parent" 2>/dev/null && kill -0 "$c" 2>/dev/null; do sleep 0.5; done;
+kill "$c" 2>/dev/null; wait "$c""#;
+    let log = std::fs::File::create(log).expect("log file");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg("testserver-supervisor")
+        .arg(std::process::id().to_string())
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("test server starts")
+}
+
+/// Stops a supervised server (the supervisor's trap stops the server) and waits for it.
+pub(crate) fn stop_supervised(mut child: Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
+/// Waits until something accepts connections on `port` (panics after `timeout`).
+pub(crate) async fn wait_for_port(port: u16, timeout: Duration, log: &Path) {
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < timeout,
+            "test server on port {port} did not start; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Radicale
+// ---------------------------------------------------------------------------
+
+const USER: &str = "alice";
+const PASSWORD: &str = "s3cret-pw";
+
+struct Radicale {
+    base: String,
+}
+
+fn start_radicale_process(port: u16, dir: &Path) -> Child {
+    std::fs::write(dir.join("users"), format!("{USER}:{PASSWORD}\n")).expect("htpasswd");
+    let config = format!(
+        "[server]\nhosts = 127.0.0.1:{port}\n\n[auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\n\n[storage]\nfilesystem_folder = {storage}\n\n[logging]\nlevel = warning\n",
+        users = dir.join("users").display(),
+        storage = dir.join("collections").display(),
+    );
+    let config_path = dir.join("config");
+    std::fs::write(&config_path, config).expect("radicale config");
+    spawn_supervised(
+        &testservers_python(),
+        &[
+            "-m",
+            "radicale",
+            "--config",
+            config_path.to_str().expect("utf-8 path"),
+        ],
+        &[],
+        &dir.join("radicale.log"),
+    )
+}
+
+/// The shared Radicale of this test binary: `http://127.0.0.1:<port>`.
+async fn radicale() -> &'static Radicale {
+    static SERVER: OnceCell<Radicale> = OnceCell::const_new();
+    SERVER
+        .get_or_init(|| async {
+            let port = free_port().expect("free port");
+            let dir = temp_dir("radicale");
+            let child = start_radicale_process(port, &dir);
+            wait_for_port(port, Duration::from_secs(30), &dir.join("radicale.log")).await;
+            // Lives as long as the test process; its supervisor stops it then.
+            std::mem::forget(child);
+            Radicale {
+                base: format!("http://127.0.0.1:{port}"),
+            }
+        })
+        .await
+}
+
+/// A new, empty calendar collection on `base`; returns its URL.
+async fn mkcalendar(base: &str) -> String {
+    let url = format!("{base}/{USER}/{}/", Uuid::new_v4().simple());
+    let response = reqwest::Client::new()
+        .request(
+            reqwest::Method::from_bytes(b"MKCALENDAR").expect("method"),
+            &url,
+        )
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .expect("MKCALENDAR");
+    assert_eq!(response.status(), 201, "MKCALENDAR {url}");
+    url
+}
+
+fn caldav(url: &str, tz: &str) -> CalDavCalendar {
+    CalDavCalendar::from_json(
+        &json!({ "url": url, "username": USER, "password": PASSWORD }),
+        parse_timezone(tz).expect("zone"),
+        reqwest::Client::new(),
+    )
+    .expect("caldav config")
+}
+
+async fn fresh_caldav(tz: &str) -> (CalDavCalendar, String) {
+    let url = mkcalendar(&radicale().await.base).await;
+    (caldav(&url, tz), url)
+}
+
+/// Stores a raw iCalendar object (as another client would) at `<calendar>/<name>`.
+async fn put_raw(calendar_url: &str, name: &str, ics: &str) {
+    let response = reqwest::Client::new()
+        .put(format!("{calendar_url}{name}"))
+        .basic_auth(USER, Some(PASSWORD))
+        .header("content-type", "text/calendar; charset=utf-8")
+        .body(ics.replace('\n', "\r\n"))
+        .send()
+        .await
+        .expect("PUT");
+    assert!(
+        response.status().is_success(),
+        "PUT {name}: {}",
+        response.status()
+    );
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().expect("RFC 3339")
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+fn event(uid: &str, start: &str, end: &str) -> CalendarEvent {
+    CalendarEvent {
+        uid: uid.to_owned(),
+        start: utc(start),
+        end: utc(end),
+        summary: "Check-up: Müller, Anna".into(),
+        description: "Booked by phone; caller +49 151 ***".into(),
+        location: Some("Room 2".into()),
+    }
+}
+
+fn spans(busy: &[BusyInterval]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    busy.iter().map(BusyInterval::range).collect()
+}
+
+const WIDE_FROM: &str = "2026-01-01T00:00:00Z";
+const WIDE_TO: &str = "2027-01-01T00:00:00Z";
+
+fn long_ago() -> DateTime<Utc> {
+    utc("2000-01-01T00:00:00Z")
+}
+
+// ---------------------------------------------------------------------------
+// CalDAV
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn caldav_create_busy_move_delete_round_trip() {
+    let (cal, _) = fresh_caldav("Europe/Berlin").await;
+    let ev = event(
+        "call-1-book",
+        "2026-11-24T08:00:00Z",
+        "2026-11-24T08:30:00Z",
+    );
+    let id = cal.create_event(&ev).await.expect("create");
+    assert_eq!(id, "call-1-book.ics");
+
+    let busy = cal
+        .busy(utc("2026-11-24T00:00:00Z"), utc("2026-11-25T00:00:00Z"))
+        .await
+        .expect("busy");
+    assert_eq!(
+        busy,
+        [BusyInterval {
+            start: ev.start,
+            end: ev.end,
+            event_uid: Some("call-1-book".into()),
+        }]
+    );
+    // Outside the range: nothing; the range is half-open.
+    assert!(
+        cal.busy(utc("2026-11-24T08:30:00Z"), utc("2026-11-24T12:00:00Z"))
+            .await
+            .expect("busy")
+            .is_empty()
+    );
+
+    cal.move_event(
+        &id,
+        utc("2026-11-25T13:00:00Z"),
+        utc("2026-11-25T13:30:00Z"),
+    )
+    .await
+    .expect("move");
+    let busy = cal.busy(utc(WIDE_FROM), utc(WIDE_TO)).await.expect("busy");
+    assert_eq!(
+        spans(&busy),
+        [(utc("2026-11-25T13:00:00Z"), utc("2026-11-25T13:30:00Z"))]
+    );
+    assert_eq!(busy[0].event_uid.as_deref(), Some("call-1-book"));
+    // Moving onto an overlapping time of itself is fine (it does not block itself).
+    cal.move_event(
+        &id,
+        utc("2026-11-25T13:15:00Z"),
+        utc("2026-11-25T13:45:00Z"),
+    )
+    .await
+    .expect("move over itself");
+
+    cal.delete_event(&id).await.expect("delete");
+    assert!(
+        cal.busy(utc(WIDE_FROM), utc(WIDE_TO))
+            .await
+            .expect("busy")
+            .is_empty()
+    );
+    // A second delete (a retry) is fine too.
+    cal.delete_event(&id).await.expect("delete again");
+}
+
+#[tokio::test]
+async fn caldav_create_is_idempotent_on_uid() {
+    let (cal, url) = fresh_caldav("Europe/Berlin").await;
+    let ev = event(
+        "call-2-book",
+        "2026-11-24T09:00:00Z",
+        "2026-11-24T09:30:00Z",
+    );
+    let first = cal.create_event(&ev).await.expect("create");
+    let second = cal.create_event(&ev).await.expect("create again");
+    assert_eq!(first, second);
+    let busy = cal.busy(utc(WIDE_FROM), utc(WIDE_TO)).await.expect("busy");
+    assert_eq!(busy.len(), 1, "{busy:?}");
+
+    // A uid that is not URL-safe gets a hashed resource name, idempotently too.
+    let odd = event(
+        "call 3/book#1",
+        "2026-11-24T10:00:00Z",
+        "2026-11-24T10:30:00Z",
+    );
+    let a = cal.create_event(&odd).await.expect("create odd uid");
+    let b = cal.create_event(&odd).await.expect("create odd uid again");
+    assert_eq!(a, b);
+    assert!(a.ends_with(".ics") && !a.contains(' '));
+    let busy = cal.busy(utc(WIDE_FROM), utc(WIDE_TO)).await.expect("busy");
+    assert_eq!(busy.len(), 2, "{busy:?}");
+    assert_eq!(busy[1].event_uid.as_deref(), Some("call 3/book#1"));
+
+    // Somebody else's event under our resource name is not ours.
+    put_raw(
+        &url,
+        "call-4-book.ics",
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//other//EN\nBEGIN:VEVENT\nUID:someone-else\nDTSTAMP:20261101T000000Z\nDTSTART:20261201T090000Z\nDTEND:20261201T100000Z\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
+    .await;
+    let clash = event(
+        "call-4-book",
+        "2026-11-24T11:00:00Z",
+        "2026-11-24T11:30:00Z",
+    );
+    let err = cal
+        .create_event(&clash)
+        .await
+        .expect_err("foreign resource");
+    assert!(matches!(err, CalendarError::Permanent(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn caldav_missing_events() {
+    let (cal, _) = fresh_caldav("Europe/Berlin").await;
+    cal.delete_event("never-created.ics")
+        .await
+        .expect("deleting a missing event is ok");
+    cal.delete_event("../escape").await.expect("not a name: ok");
+    let err = cal
+        .move_event(
+            "never-created.ics",
+            utc("2026-11-24T08:00:00Z"),
+            utc("2026-11-24T08:30:00Z"),
+        )
+        .await
+        .expect_err("moving a missing event");
+    assert_eq!(err, CalendarError::NotFound("never-created.ics".into()));
+    assert!(!err.is_transient());
+    let err = cal
+        .create_event(&event("x", "2026-11-24T08:30:00Z", "2026-11-24T08:00:00Z"))
+        .await
+        .expect_err("reversed interval");
+    assert!(matches!(err, CalendarError::Permanent(_)));
+}
+
+#[tokio::test]
+async fn caldav_slot_taken_by_another_event() {
+    let (cal, url) = fresh_caldav("Europe/Berlin").await;
+    // The owner's own appointment, written by another client in local time:
+    // 2026-11-24 10:00-11:00 Berlin = 09:00-10:00 UTC.
+    put_raw(
+        &url,
+        "dentist-lunch.ics",
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//other//EN\nBEGIN:VEVENT\nUID:owner-1\nDTSTAMP:20261101T000000Z\nDTSTART;TZID=Europe/Berlin:20261124T100000\nDTEND;TZID=Europe/Berlin:20261124T110000\nSUMMARY:Owner's appointment\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
+    .await;
+    let err = cal
+        .create_event(&event(
+            "call-5-book",
+            "2026-11-24T09:30:00Z",
+            "2026-11-24T10:00:00Z",
+        ))
+        .await
+        .expect_err("overlaps");
+    assert_eq!(err, CalendarError::SlotTaken);
+    assert!(!err.is_transient());
+    // Back to back is fine.
+    let id = cal
+        .create_event(&event(
+            "call-5-book",
+            "2026-11-24T10:00:00Z",
+            "2026-11-24T10:30:00Z",
+        ))
+        .await
+        .expect("adjacent");
+    // Moving onto the owner's appointment is refused, and the event stays where it was.
+    let err = cal
+        .move_event(
+            &id,
+            utc("2026-11-24T09:15:00Z"),
+            utc("2026-11-24T09:45:00Z"),
+        )
+        .await
+        .expect_err("move onto a taken time");
+    assert_eq!(err, CalendarError::SlotTaken);
+    let busy = cal.busy(utc(WIDE_FROM), utc(WIDE_TO)).await.expect("busy");
+    assert_eq!(
+        spans(&busy),
+        [
+            (utc("2026-11-24T09:00:00Z"), utc("2026-11-24T10:00:00Z")),
+            (utc("2026-11-24T10:00:00Z"), utc("2026-11-24T10:30:00Z")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn caldav_reads_local_all_day_recurring_and_free_events() {
+    let (cal, url) = fresh_caldav("Europe/Berlin").await;
+    let vtimezone = "BEGIN:VTIMEZONE\nTZID:America/New_York\nBEGIN:STANDARD\nDTSTART:19701101T020000\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\nTZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700308T020000\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nEND:DAYLIGHT\nEND:VTIMEZONE\n";
+    let objects = [
+        (
+            "ny.ics",
+            format!(
+                "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\n{vtimezone}BEGIN:VEVENT\nUID:ny\nDTSTAMP:20261101T000000Z\nDTSTART;TZID=America/New_York:20261102T090000\nDURATION:PT45M\nEND:VEVENT\nEND:VCALENDAR\n"
+            ),
+        ),
+        (
+            "holiday.ics",
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:holiday\nDTSTAMP:20261101T000000Z\nDTSTART;VALUE=DATE:20261103\nDTEND;VALUE=DATE:20261104\nSUMMARY:Closed\nEND:VEVENT\nEND:VCALENDAR\n".to_owned(),
+        ),
+        (
+            "daily.ics",
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:daily\nDTSTAMP:20261101T000000Z\nDTSTART;TZID=Europe/Berlin:20261104T120000\nDTEND;TZID=Europe/Berlin:20261104T130000\nRRULE:FREQ=DAILY;COUNT=3\nSUMMARY:Lunch\nEND:VEVENT\nEND:VCALENDAR\n".to_owned(),
+        ),
+        (
+            "free.ics",
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:free\nDTSTAMP:20261101T000000Z\nDTSTART:20261102T100000Z\nDTEND:20261102T110000Z\nTRANSP:TRANSPARENT\nEND:VEVENT\nEND:VCALENDAR\n".to_owned(),
+        ),
+        (
+            "cancelled.ics",
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:cancelled\nDTSTAMP:20261101T000000Z\nDTSTART:20261102T120000Z\nDTEND:20261102T130000Z\nSTATUS:CANCELLED\nEND:VEVENT\nEND:VCALENDAR\n".to_owned(),
+        ),
+    ];
+    for (name, ics) in &objects {
+        put_raw(&url, name, ics).await;
+    }
+    let busy = cal
+        .busy(utc("2026-11-01T00:00:00Z"), utc("2026-11-10T00:00:00Z"))
+        .await
+        .expect("busy");
+    let got: Vec<(DateTime<Utc>, DateTime<Utc>, Option<&str>)> = busy
+        .iter()
+        .map(|b| (b.start, b.end, b.event_uid.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // 09:00 EST (after the 2026-11-01 change) = 14:00 UTC, 45 minutes.
+            (
+                utc("2026-11-02T14:00:00Z"),
+                utc("2026-11-02T14:45:00Z"),
+                Some("ny")
+            ),
+            // All day in the calendar's (agent's) zone.
+            (
+                utc("2026-11-02T23:00:00Z"),
+                utc("2026-11-03T23:00:00Z"),
+                Some("holiday")
+            ),
+            // Expanded by the server: three occurrences.
+            (
+                utc("2026-11-04T11:00:00Z"),
+                utc("2026-11-04T12:00:00Z"),
+                Some("daily")
+            ),
+            (
+                utc("2026-11-05T11:00:00Z"),
+                utc("2026-11-05T12:00:00Z"),
+                Some("daily")
+            ),
+            (
+                utc("2026-11-06T11:00:00Z"),
+                utc("2026-11-06T12:00:00Z"),
+                Some("daily")
+            ),
+        ]
+    );
+    // A window that cuts through the recurrence sees only its occurrence.
+    let busy = cal
+        .busy(utc("2026-11-05T00:00:00Z"), utc("2026-11-05T23:00:00Z"))
+        .await
+        .expect("busy");
+    assert_eq!(
+        spans(&busy),
+        [(utc("2026-11-05T11:00:00Z"), utc("2026-11-05T12:00:00Z"))]
+    );
+}
+
+/// The slots of DST-change days, computed from busy times that come from CalDAV.
+#[tokio::test]
+async fn caldav_busy_times_give_dst_correct_slots() {
+    let (cal, url) = fresh_caldav("Europe/Berlin").await;
+    let berlin = parse_timezone("Europe/Berlin").expect("zone");
+    let hours = BusinessHours::from_json(&json!({
+        "sat": [["09:00", "12:00"]],
+        "sun": [["01:00", "05:00"], ["09:00", "12:00"]],
+    }))
+    .expect("hours");
+
+    // Spring forward, Sunday 2026-03-29 (02:00 CET -> 03:00 CEST). The owner is busy 10:00-11:00
+    // local (written with TZID) and at 03:00-04:00 local, right after the gap (written in UTC).
+    put_raw(
+        &url,
+        "spring.ics",
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:spring\nDTSTAMP:20260301T000000Z\nDTSTART;TZID=Europe/Berlin:20260329T100000\nDTEND;TZID=Europe/Berlin:20260329T110000\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
+    .await;
+    cal.create_event(&event(
+        "night-1",
+        "2026-03-29T01:00:00Z",
+        "2026-03-29T02:00:00Z",
+    ))
+    .await
+    .expect("create");
+    let day = date("2026-03-29");
+    let (from, to) = availability::search_range(berlin, day, 1);
+    let busy = cal.busy(from, to).await.expect("busy");
+    assert_eq!(busy.len(), 2, "{busy:?}");
+    let slots = availability::free_slots(
+        &hours,
+        berlin,
+        day,
+        30,
+        &busy_ranges(&busy, None),
+        None,
+        long_ago(),
+    );
+    let local: Vec<String> = slots
+        .iter()
+        .map(|s| s.local_start.format("%H:%M").to_string())
+        .collect();
+    assert_eq!(
+        local,
+        [
+            "01:00", "01:30", "04:00", "04:30", // the gap, then the night event
+            "09:00", "09:30", "11:00", "11:30", // 10:00-11:00 taken
+        ]
+    );
+    // CEST already: 09:00 local is 07:00 UTC; the 01:30 slot ends at 03:00 CEST.
+    assert_eq!(slots[4].start, utc("2026-03-29T07:00:00Z"));
+    assert_eq!(slots[1].end, utc("2026-03-29T01:00:00Z"));
+    // The day before is still CET.
+    let saturday = availability::free_slots(
+        &hours,
+        berlin,
+        date("2026-03-28"),
+        30,
+        &[],
+        None,
+        long_ago(),
+    );
+    assert_eq!(saturday[0].start, utc("2026-03-28T08:00:00Z"));
+
+    // Fall back, Sunday 2026-10-25 (03:00 CEST -> 02:00 CET). Busy 09:00-10:00 CET = 08:00 UTC,
+    // and the first 02:00-03:00 (CEST) hour of the night.
+    cal.create_event(&event(
+        "autumn-1",
+        "2026-10-25T08:00:00Z",
+        "2026-10-25T09:00:00Z",
+    ))
+    .await
+    .expect("create");
+    put_raw(
+        &url,
+        "autumn-night.ics",
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:autumn-night\nDTSTAMP:20261001T000000Z\nDTSTART;TZID=Europe/Berlin:20261025T020000\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
+    .await;
+    let day = date("2026-10-25");
+    let (from, to) = availability::search_range(berlin, day, 1);
+    let busy = cal.busy(from, to).await.expect("busy");
+    let slots = availability::free_slots(
+        &hours,
+        berlin,
+        day,
+        60,
+        &busy_ranges(&busy, None),
+        Some(TimeOfDay::Morning),
+        long_ago(),
+    );
+    let got: Vec<(String, DateTime<Utc>)> = slots
+        .iter()
+        .map(|s| (s.local_start.format("%H:%M").to_string(), s.start))
+        .collect();
+    let want = [
+        ("01:00", "2026-10-24T23:00:00Z"),
+        // 01:30 CEST + 60 min would run into the busy 02:00 CEST hour; 02:00 and 02:30 CEST
+        // are busy; the repeated 02:00 and 02:30 (CET) are free.
+        ("02:00", "2026-10-25T01:00:00Z"),
+        ("02:30", "2026-10-25T01:30:00Z"),
+        ("03:00", "2026-10-25T02:00:00Z"),
+        ("03:30", "2026-10-25T02:30:00Z"),
+        ("04:00", "2026-10-25T03:00:00Z"),
+        ("10:00", "2026-10-25T09:00:00Z"),
+        ("10:30", "2026-10-25T09:30:00Z"),
+        ("11:00", "2026-10-25T10:00:00Z"),
+    ];
+    assert_eq!(got, want.map(|(l, u)| (l.to_owned(), utc(u))), "{slots:#?}");
+
+    // America/New_York, from a calendar read in that zone: Monday after the 2026-11-01 change.
+    let (ny_cal, ny_url) = fresh_caldav("America/New_York").await;
+    let ny = parse_timezone("America/New_York").expect("zone");
+    put_raw(
+        &ny_url,
+        "floating.ics",
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:floating\nDTSTAMP:20261001T000000Z\nDTSTART:20261102T093000\nDTEND:20261102T103000\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
+    .await;
+    let weekdays = BusinessHours::from_json(&json!({"mon": [["09:00", "12:00"]]})).expect("hours");
+    let day = date("2026-11-02");
+    let (from, to) = availability::search_range(ny, day, 1);
+    let busy = ny_cal.busy(from, to).await.expect("busy");
+    assert_eq!(
+        spans(&busy),
+        [(utc("2026-11-02T14:30:00Z"), utc("2026-11-02T15:30:00Z"))]
+    );
+    let slots = availability::free_slots(
+        &weekdays,
+        ny,
+        day,
+        30,
+        &busy_ranges(&busy, None),
+        None,
+        long_ago(),
+    );
+    let local: Vec<String> = slots
+        .iter()
+        .map(|s| s.local_start.format("%H:%M").to_string())
+        .collect();
+    assert_eq!(local, ["09:00", "10:30", "11:00", "11:30"]);
+    assert_eq!(slots[0].start, utc("2026-11-02T14:00:00Z"));
+    assert_eq!(
+        availability::speak_slots(availability::Language::En, day, &slots),
+        "I have 9:00, 10:30, 11:00 and 11:30 AM free on Monday, November 2."
+    );
+}
+
+#[tokio::test]
+async fn caldav_down_or_slow_is_unavailable() {
+    // Nothing listening.
+    let port = free_port().expect("port");
+    let cal = caldav(&format!("http://127.0.0.1:{port}/{USER}/cal/"), "UTC");
+    let ev = event("down-1", "2026-11-24T08:00:00Z", "2026-11-24T08:30:00Z");
+    for result in [
+        cal.busy(ev.start, ev.end).await.map(|_| ()),
+        cal.create_event(&ev).await.map(|_| ()),
+        cal.move_event("down-1.ics", ev.start, ev.end).await,
+        cal.delete_event("down-1.ics").await,
+    ] {
+        let err = result.expect_err("server is down");
+        assert!(
+            matches!(err, CalendarError::Unavailable(_)) && err.is_transient(),
+            "{err:?}"
+        );
+    }
+
+    // A Radicale that was running and is stopped.
+    let port = free_port().expect("port");
+    let dir = temp_dir("radicale-stopped");
+    let child = start_radicale_process(port, &dir);
+    wait_for_port(port, Duration::from_secs(30), &dir.join("radicale.log")).await;
+    let url = mkcalendar(&format!("http://127.0.0.1:{port}")).await;
+    let cal = caldav(&url, "UTC");
+    cal.create_event(&ev).await.expect("create while up");
+    stop_supervised(child);
+    let err = cal
+        .busy(ev.start, ev.end)
+        .await
+        .expect_err("stopped server");
+    assert!(err.is_transient(), "{err:?}");
+
+    // Accepts connections but never answers: the request timeout.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let slow = CalDavCalendar::from_json(
+        &json!({ "url": format!("http://127.0.0.1:{port}/cal/"), "timeout_ms": 300 }),
+        parse_timezone("UTC").expect("zone"),
+        reqwest::Client::new(),
+    )
+    .expect("config");
+    let started = Instant::now();
+    let err = slow.busy(ev.start, ev.end).await.expect_err("timeout");
+    assert!(err.is_transient(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    hold.abort();
+}
+
+#[tokio::test]
+async fn caldav_wrong_password_is_permanent() {
+    let url = mkcalendar(&radicale().await.base).await;
+    let cal = CalDavCalendar::from_json(
+        &json!({ "url": url, "username": USER, "password": "wrong" }),
+        parse_timezone("UTC").expect("zone"),
+        reqwest::Client::new(),
+    )
+    .expect("config");
+    let err = cal
+        .busy(utc(WIDE_FROM), utc(WIDE_TO))
+        .await
+        .expect_err("unauthorized");
+    assert!(matches!(err, CalendarError::Permanent(_)), "{err:?}");
+    assert!(!err.to_string().contains("wrong"), "{err}");
+    // The password is in neither Debug nor the error.
+    assert!(!format!("{cal:?}").contains("wrong"));
+}
+
+// ---------------------------------------------------------------------------
+// Provider selection and the embedded calendar (SQLite and PostgreSQL)
+// ---------------------------------------------------------------------------
+
+async fn migrated_db(engine: Engine) -> DatabaseConnection {
+    let db = sea_orm::Database::connect(fresh_database_url(engine).await)
+        .await
+        .expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    db
+}
+
+async fn demo_agent(db: &DatabaseConnection) -> agents::Model {
+    let tenant = callsaga_api::seed::demo_tenant(db).await.expect("seed");
+    agents::Entity::find_by_id(tenant.agent_id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("agent")
+}
+
+async fn book(
+    db: &DatabaseConnection,
+    agent: &agents::Model,
+    start: &str,
+    end: &str,
+    status: &str,
+    event_id: Option<&str>,
+) -> appointments::Model {
+    let now = Utc::now();
+    appointments::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        agent_id: Set(agent.id),
+        call_id: Set(None),
+        calendar_event_id: Set(event_id.map(str::to_owned)),
+        starts_at: Set(utc(start)),
+        ends_at: Set(utc(end)),
+        timezone: Set(agent.timezone.clone()),
+        status: Set(status.to_owned()),
+        customer_name: Set("Anna".into()),
+        customer_phone: Set(None),
+        customer_email: Set(None),
+        notes: Set(None),
+        idempotency_key: Set(format!("key-{}", Uuid::new_v4().simple())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert appointment")
+}
+
+#[tokio::test]
+async fn embedded_calendar_is_the_appointments_table() {
+    for engine in engines().await {
+        let db = migrated_db(engine).await;
+        let agent = demo_agent(&db).await;
+        let cal = calendar_for(&agent, db.clone(), reqwest::Client::new()).expect("embedded");
+
+        let a = book(
+            &db,
+            &agent,
+            "2026-11-24T08:00:00Z",
+            "2026-11-24T08:30:00Z",
+            "booked",
+            Some("embedded:call-9-book"),
+        )
+        .await;
+        let b = book(
+            &db,
+            &agent,
+            "2026-11-24T10:00:00Z",
+            "2026-11-24T11:00:00Z",
+            "booked",
+            None,
+        )
+        .await;
+        book(
+            &db,
+            &agent,
+            "2026-11-24T09:00:00Z",
+            "2026-11-24T09:30:00Z",
+            "cancelled",
+            None,
+        )
+        .await;
+        book(
+            &db,
+            &agent,
+            "2026-11-26T09:00:00Z",
+            "2026-11-26T09:30:00Z",
+            "booked",
+            None,
+        )
+        .await;
+
+        let busy = cal
+            .busy(utc("2026-11-24T08:15:00Z"), utc("2026-11-25T00:00:00Z"))
+            .await
+            .expect("busy");
+        assert_eq!(
+            busy,
+            [
+                BusyInterval {
+                    start: a.starts_at,
+                    end: a.ends_at,
+                    event_uid: Some("call-9-book".into()),
+                },
+                BusyInterval {
+                    start: b.starts_at,
+                    end: b.ends_at,
+                    event_uid: Some(b.idempotency_key.clone()),
+                },
+            ],
+            "{engine:?}"
+        );
+        // Half-open: an interval ending when the range starts is not busy.
+        let busy = cal
+            .busy(utc("2026-11-24T08:30:00Z"), utc("2026-11-24T10:00:00Z"))
+            .await
+            .expect("busy");
+        assert!(busy.is_empty(), "{engine:?}: {busy:?}");
+
+        // Slots of the demo agent (Mon-Fri 09:00-17:00 Berlin) around its appointments.
+        let hours = BusinessHours::from_json(&agent.business_hours).expect("hours");
+        let tz = parse_timezone(&agent.timezone).expect("zone");
+        let day = date("2026-11-24");
+        let (from, to) = availability::search_range(tz, day, 1);
+        let busy = cal.busy(from, to).await.expect("busy");
+        let slots = availability::free_slots(
+            &hours,
+            tz,
+            day,
+            30,
+            &busy_ranges(&busy, None),
+            None,
+            long_ago(),
+        );
+        assert_eq!(slots.len(), 16 - 1 - 2, "{engine:?}");
+        assert_eq!(slots[0].local_start.format("%H:%M").to_string(), "09:30");
+
+        let ev = event(
+            "call-9-book",
+            "2026-11-25T08:00:00Z",
+            "2026-11-25T08:30:00Z",
+        );
+        assert_eq!(
+            cal.create_event(&ev).await.expect("create"),
+            EmbeddedCalendar::event_id("call-9-book")
+        );
+        cal.move_event(
+            "embedded:call-9-book",
+            utc("2026-11-25T09:00:00Z"),
+            utc("2026-11-25T09:30:00Z"),
+        )
+        .await
+        .expect("move");
+        assert!(matches!(
+            cal.move_event("other:1", ev.start, ev.end).await,
+            Err(CalendarError::NotFound(_))
+        ));
+        cal.delete_event("embedded:call-9-book")
+            .await
+            .expect("delete");
+        let _ = db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn calendar_for_picks_the_provider() {
+    let db = migrated_db(Engine::Sqlite).await;
+    let mut agent = demo_agent(&db).await;
+    let http = reqwest::Client::new();
+
+    agent.calendar_provider = "caldav".into();
+    agent.calendar_config = None;
+    let err = calendar_for(&agent, db.clone(), http.clone()).err();
+    assert!(matches!(err, Some(CalendarError::Permanent(_))), "{err:?}");
+
+    let url = mkcalendar(&radicale().await.base).await;
+    agent.calendar_config = Some(json!({ "url": url, "username": USER, "password": PASSWORD }));
+    let cal = calendar_for(&agent, db.clone(), http.clone()).expect("caldav");
+    let id = cal
+        .create_event(&event(
+            "via-trait",
+            "2026-11-24T08:00:00Z",
+            "2026-11-24T08:30:00Z",
+        ))
+        .await
+        .expect("create through the trait object");
+    assert_eq!(id, "via-trait.ics");
+    assert_eq!(
+        cal.busy(utc(WIDE_FROM), utc(WIDE_TO))
+            .await
+            .expect("busy")
+            .len(),
+        1
+    );
+
+    agent.calendar_provider = "none".into();
+    assert!(matches!(
+        calendar_for(&agent, db.clone(), http.clone()).err(),
+        Some(CalendarError::Permanent(_))
+    ));
+    agent.calendar_provider = "outlook".into();
+    let err = calendar_for(&agent, db.clone(), http.clone()).err();
+    assert!(
+        matches!(&err, Some(CalendarError::Permanent(m)) if m.contains("outlook")),
+        "{err:?}"
+    );
+    let _ = db.close().await;
+}

@@ -9,3 +9,4 @@ mod lifecycle;
 mod migrations;
 mod replay;
 mod resilience;
+mod tools;

@@ -4,6 +4,11 @@
 //! never change the activity type recorded in running workflows' histories.
 
 use crate::payloads::{ApplyEventInput, CallSnapshot};
+use crate::tool_payloads::{
+    AppointmentRef, BookingPlan, CancelAppointmentInput, CancelPlan, CreateEventInput,
+    DeleteEventInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
+    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
+};
 use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
 
@@ -19,7 +24,88 @@ impl CallRecordActivities {
     }
 }
 
+/// Read-only tool answers and the planning step of each saga: they validate the arguments,
+/// look at the calendar and the database, and decide (with speakable texts in the agent's
+/// language) — they have no effects.
+pub struct ToolPlanningActivities;
+
+#[activity_definitions]
+impl ToolPlanningActivities {
+    /// check_availability, find_next_available, list_appointments, unknown tools.
+    #[activity(name = "tools.answer")]
+    pub fn answer(input: ToolInput) -> Result<Speech, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "booking.plan")]
+    pub fn plan_booking(input: ToolInput) -> Result<Planned<BookingPlan>, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "reschedule.plan")]
+    pub fn plan_reschedule(input: ToolInput) -> Result<Planned<ReschedulePlan>, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "cancel.plan")]
+    pub fn plan_cancel(input: ToolInput) -> Result<Planned<CancelPlan>, ActivityError> {
+        unimplemented!()
+    }
+}
+
+/// Effects of the appointment sagas. Each is idempotent and has an inverse the sagas register
+/// as compensation before running it.
+pub struct AppointmentActivities;
+
+#[activity_definitions]
+impl AppointmentActivities {
+    /// Idempotent on the uid. Fails with type `CalendarUnavailable` (retried) or a permanent type.
+    #[activity(name = "calendar.create_event")]
+    pub fn create_event(input: CreateEventInput) -> Result<String, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "calendar.delete_event")]
+    pub fn delete_event(input: DeleteEventInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "calendar.move_event")]
+    pub fn move_event(input: MoveEventInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Fails with the non-retryable type `SlotTaken` when another booking got there first.
+    #[activity(name = "appointments.record")]
+    pub fn record_appointment(
+        input: RecordAppointmentInput,
+    ) -> Result<AppointmentRef, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "appointments.cancel")]
+    pub fn cancel_appointment(input: CancelAppointmentInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Fails with `SlotTaken` when the new time overlaps another booking.
+    #[activity(name = "appointments.set_time")]
+    pub fn set_appointment_time(input: SetAppointmentTimeInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "email.send")]
+    pub fn send_email(input: SendEmailInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+}
+
 /// Marker types, for `#[activity(definition = ...)]` in the implementing crate.
 pub mod markers {
+    pub use super::appointment_activities::{
+        CancelAppointment, CreateEvent, DeleteEvent, MoveEvent, RecordAppointment, SendEmail,
+        SetAppointmentTime,
+    };
     pub use super::call_record_activities::ApplyEvent;
+    pub use super::tool_planning_activities::{Answer, PlanBooking, PlanCancel, PlanReschedule};
 }

@@ -8,7 +8,8 @@
 use crate::activities::CallRecordActivities;
 use crate::payloads::{ApplyEventInput, CallEvent, CallSnapshot, CallState, CallWorkflowInput};
 use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, USER_ID};
-use std::collections::{BTreeSet, VecDeque};
+use crate::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
@@ -25,6 +26,8 @@ pub struct CallWorkflow {
     seen: BTreeSet<i64>,
     snapshot: CallSnapshot,
     applied: u32,
+    /// Answers of finished tool calls, by tool call id.
+    tool_answers: BTreeMap<String, ToolCallAnswer>,
 }
 
 #[workflow_methods]
@@ -85,6 +88,34 @@ impl CallWorkflow {
         if self.seen.insert(event.inbox_id) {
             self.pending.push_back(event);
         }
+    }
+
+    /// A tool call of the voice agent; answered when its saga is done. The client sets the
+    /// update id to the tool call id, so a re-delivered tool call attaches to the first one;
+    /// the answers map covers re-deliveries after the first completed.
+    #[update(name = "tool_call")]
+    pub async fn tool_call(
+        ctx: &mut WorkflowContext<Self>,
+        request: ToolCallRequest,
+    ) -> ToolCallAnswer {
+        if let Some(done) = ctx.state(|s| s.tool_answers.get(&request.tool_call_id).cloned()) {
+            return done;
+        }
+        let input = ToolInput {
+            workflow_id: ctx.workflow_id().to_owned(),
+            vapi_call_id: ctx
+                .workflow_id()
+                .strip_prefix("call-")
+                .unwrap_or_default()
+                .to_owned(),
+            request: request.clone(),
+        };
+        let answer = crate::tools::run(ctx, input).await;
+        ctx.state_mut(|s| {
+            s.tool_answers
+                .insert(request.tool_call_id.clone(), answer.clone())
+        });
+        answer
     }
 
     /// Live state of the call, for the admin API and the Temporal UI.

@@ -5,9 +5,15 @@
 //! does I/O (no database, HTTP or mail crates): the implementations live in `callsaga-activities`.
 
 pub mod activities;
+mod booking;
 pub mod call;
+mod cancel;
 pub mod payloads;
+mod reschedule;
+mod saga;
 pub mod search_attributes;
+pub mod tool_payloads;
+mod tools;
 
 pub use call::CallWorkflow;
 

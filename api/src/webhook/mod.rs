@@ -1,6 +1,7 @@
 //! `POST /webhooks/vapi`: verify → parse → store or answer → reply.
 
 mod assistant;
+mod tool_calls;
 mod tools;
 mod vapi;
 

@@ -115,8 +115,11 @@ async fn dispatch(
             });
             Ok(Json(answer))
         }
-        VapiMessage::ToolCalls(_) | VapiMessage::TransferDestinationRequest(_) => Ok(Json(
-            json!({ "error": "Sorry, I can't help with that right now." }),
+        VapiMessage::ToolCalls(calls) => {
+            Ok(Json(super::tool_calls::answer(state, parsed, calls).await))
+        }
+        VapiMessage::TransferDestinationRequest(_) => Ok(Json(
+            json!({ "error": "Sorry, I can't transfer you right now." }),
         )),
     }
 }

@@ -1,0 +1,96 @@
+//! The embedded calendar: the `appointments` table is the calendar.
+//!
+//! This is the default and needs nothing configured. Busy times are the agent's `booked`
+//! appointments. The appointment row the booking saga records *is* the event, so
+//! [`Calendar::create_event`] only validates and returns `embedded:<uid>`; overlap is enforced
+//! by the database (`appointments_no_overlap`), where the saga's insert fails. Moving and
+//! deleting are likewise no-ops beyond validation: the saga updates or cancels the row.
+
+use super::{BusyInterval, Calendar, CalendarError, CalendarEvent, check_interval};
+use async_trait::async_trait;
+use callsaga_entity::appointments;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+/// Event ids of the embedded calendar start with this.
+pub(crate) const EVENT_ID_PREFIX: &str = "embedded:";
+
+/// The `appointments` table of one agent, as a calendar.
+#[derive(Clone, Debug)]
+pub struct EmbeddedCalendar {
+    db: DatabaseConnection,
+    agent_id: Uuid,
+}
+
+impl EmbeddedCalendar {
+    pub fn new(db: DatabaseConnection, agent_id: Uuid) -> Self {
+        Self { db, agent_id }
+    }
+
+    /// The event id of an event created with `uid`.
+    pub fn event_id(uid: &str) -> String {
+        format!("{EVENT_ID_PREFIX}{uid}")
+    }
+}
+
+#[async_trait]
+impl Calendar for EmbeddedCalendar {
+    /// The agent's booked appointments overlapping `[from, to)`. Each interval's `event_uid` is
+    /// the uid of its `embedded:<uid>` event id, else the appointment's idempotency key.
+    async fn busy(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BusyInterval>, CalendarError> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let rows = appointments::Entity::find()
+            .filter(appointments::Column::AgentId.eq(self.agent_id))
+            .filter(appointments::Column::Status.eq("booked"))
+            .filter(appointments::Column::StartsAt.lt(to))
+            .filter(appointments::Column::EndsAt.gt(from))
+            .order_by_asc(appointments::Column::StartsAt)
+            .all(&self.db)
+            .await
+            .map_err(|e| CalendarError::Unavailable(format!("appointments query failed: {e}")))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| BusyInterval {
+                start: row.starts_at,
+                end: row.ends_at,
+                event_uid: Some(
+                    row.calendar_event_id
+                        .as_deref()
+                        .and_then(|id| id.strip_prefix(EVENT_ID_PREFIX))
+                        .map_or(row.idempotency_key, str::to_owned),
+                ),
+            })
+            .collect())
+    }
+
+    async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError> {
+        if event.uid.trim().is_empty() {
+            return Err(CalendarError::Permanent("event uid is empty".into()));
+        }
+        check_interval(event.start, event.end)?;
+        Ok(Self::event_id(&event.uid))
+    }
+
+    async fn move_event(
+        &self,
+        event_id: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<(), CalendarError> {
+        if !event_id.starts_with(EVENT_ID_PREFIX) {
+            return Err(CalendarError::NotFound(event_id.to_owned()));
+        }
+        check_interval(start, end)
+    }
+
+    async fn delete_event(&self, _event_id: &str) -> Result<(), CalendarError> {
+        Ok(())
+    }
+}

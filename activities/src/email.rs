@@ -1,0 +1,621 @@
+//! Email: confirmations to callers and notices to owners, sent at most once per idempotency key.
+//!
+//! [`Mailer`] has three backends, chosen by [`EmailSettings`] (`backend = smtp | file |
+//! memory`):
+//! - `smtp`: any SMTP server with `lettre` (plain, STARTTLS or implicit TLS with rustls);
+//! - `file` (the `dev` default): one `.eml` file per message in a folder, no mail server needed;
+//! - `memory`: kept in the process, for unit tests.
+//!
+//! [`Mailer::send`] is idempotent: the `email_outbox` table records each idempotency key after
+//! the message went out, and a key already recorded as `sent` is not sent again. The message's
+//! `Message-ID` is derived from the key (`<sha256(key)@callsaga>`), so even the one duplicate
+//! that can slip through (the process dies between sending and recording) is recognisable to
+//! the receiving side.
+//!
+//! Errors are classified for Temporal: connection failures, timeouts and SMTP 4xx replies are
+//! [`EmailError::Transient`] (retried); SMTP 5xx replies and invalid addresses are
+//! [`EmailError::Permanent`]. Recipient addresses are masked in logs; the SMTP password never
+//! prints.
+
+use crate::failure::{permanent, transient};
+use callsaga_entity::email_outbox;
+use chrono::Utc;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use temporalio_sdk::activities::ActivityError;
+use uuid::Uuid;
+
+/// One email to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    /// `anna@example.com` or `Anna Müller <anna@example.com>`.
+    pub to: String,
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// Derived from the workflow id and step; at most one message is sent per key.
+    pub idempotency_key: String,
+}
+
+/// Email configuration, e.g. `{"backend": "smtp", "host": "smtp.example.com", "tls":
+/// "starttls", "username": "…", "password": "…", "from": "Praxis <noreply@example.com>"}` or
+/// `{"backend": "file", "dir": "data/mail"}`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EmailSettings {
+    /// The sender mailbox.
+    #[serde(default = "default_from")]
+    pub from: String,
+    #[serde(flatten)]
+    pub backend: EmailBackend,
+}
+
+impl Default for EmailSettings {
+    /// `.eml` files in `data/mail` (the `dev` default).
+    fn default() -> Self {
+        Self {
+            from: default_from(),
+            backend: EmailBackend::File {
+                dir: PathBuf::from("data/mail"),
+            },
+        }
+    }
+}
+
+fn default_from() -> String {
+    "callsaga <noreply@callsaga.localhost>".to_owned()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "backend", rename_all = "snake_case")]
+pub enum EmailBackend {
+    Smtp(SmtpSettings),
+    File { dir: PathBuf },
+    Memory,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (local test servers only). Default port 25.
+    None,
+    /// Upgrade with STARTTLS, required. Default port 587.
+    #[default]
+    Starttls,
+    /// Implicit TLS ("SMTPS"). Default port 465.
+    Tls,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Defaults by `tls`: 25, 587 or 465.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: SmtpTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Timeout of each SMTP command, in milliseconds (default 10 000).
+    #[serde(default = "default_smtp_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_smtp_timeout_ms() -> u64 {
+    10_000
+}
+
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+/// Why an email was not sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    /// Retrying later may help: server unreachable, timeout, SMTP 4xx, database busy.
+    #[error("email not sent (will retry): {0}")]
+    Transient(String),
+    /// Retrying cannot help: SMTP 5xx, invalid address, bad configuration.
+    #[error("email not sent: {0}")]
+    Permanent(String),
+}
+
+impl EmailError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+
+    /// The activity error for Temporal: transient stays retryable; permanent becomes a
+    /// non-retryable `EmailFailed`. Use this rather than `?`, whose blanket conversion would make
+    /// every error retryable.
+    pub fn into_activity_error(self) -> ActivityError {
+        match self {
+            Self::Transient(_) => transient(anyhow::Error::new(self)),
+            Self::Permanent(_) => permanent("EmailFailed", self.to_string()),
+        }
+    }
+}
+
+/// What [`Mailer::send`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent,
+    /// The key was recorded as sent before; nothing was sent now.
+    AlreadySent,
+}
+
+/// A message kept by the memory backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub message_id: String,
+    /// The whole message as it would go over the wire.
+    pub raw: Vec<u8>,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(PathBuf),
+    Memory(Arc<Mutex<Vec<SentEmail>>>),
+}
+
+/// Sends email through the configured backend. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+impl fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match &self.transport {
+            Transport::Smtp(_) => "smtp",
+            Transport::File(_) => "file",
+            Transport::Memory(_) => "memory",
+        };
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .field("backend", &backend)
+            .finish()
+    }
+}
+
+impl Mailer {
+    pub fn new(settings: &EmailSettings) -> Result<Self, EmailError> {
+        let from: Mailbox = settings.from.parse().map_err(|e| {
+            EmailError::Permanent(format!("invalid sender address {:?}: {e}", settings.from))
+        })?;
+        let transport = match &settings.backend {
+            EmailBackend::Smtp(smtp) => Transport::Smtp(smtp_transport(smtp)?),
+            EmailBackend::File { dir } => Transport::File(dir.clone()),
+            EmailBackend::Memory => Transport::Memory(Arc::default()),
+        };
+        Ok(Self { from, transport })
+    }
+
+    /// A memory mailer (for tests).
+    pub fn memory() -> Self {
+        Self {
+            from: default_from()
+                .parse()
+                .expect("the default sender is a valid mailbox"),
+            transport: Transport::Memory(Arc::default()),
+        }
+    }
+
+    /// What the memory backend has sent (empty for the other backends).
+    pub fn sent(&self) -> Vec<SentEmail> {
+        match &self.transport {
+            Transport::Memory(sent) => sent.lock().map(|s| s.clone()).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sends `email` unless its idempotency key is recorded as sent in `email_outbox`, then
+    /// records it. A permanent failure is recorded as `failed` (a later send with the same key
+    /// tries again); a transient one is not recorded.
+    pub async fn send(
+        &self,
+        db: &impl ConnectionTrait,
+        email: &Email,
+    ) -> Result<SendOutcome, EmailError> {
+        if email.idempotency_key.trim().is_empty() {
+            return Err(EmailError::Permanent(
+                "email idempotency key is empty".into(),
+            ));
+        }
+        let to = mask_email(&email.to);
+        let existing = email_outbox::Entity::find()
+            .filter(email_outbox::Column::IdempotencyKey.eq(&email.idempotency_key))
+            .one(db)
+            .await
+            .map_err(db_error)?;
+        if existing.is_some_and(|row| row.status == "sent") {
+            tracing::info!(email.to = %to, email.key = %email.idempotency_key, "email already sent");
+            return Ok(SendOutcome::AlreadySent);
+        }
+        match self.deliver(email).await {
+            Ok(()) => {
+                record(db, email, "sent", None).await?;
+                tracing::info!(email.to = %to, email.key = %email.idempotency_key, "email sent");
+                Ok(SendOutcome::Sent)
+            }
+            Err(err @ EmailError::Permanent(_)) => {
+                tracing::warn!(email.to = %to, email.key = %email.idempotency_key, error = %err, "email failed");
+                record(db, email, "failed", Some(err.to_string())).await?;
+                Err(err)
+            }
+            Err(err) => {
+                tracing::warn!(email.to = %to, email.key = %email.idempotency_key, error = %err, "email failed, will retry");
+                Err(err)
+            }
+        }
+    }
+
+    /// Sends without consulting or writing `email_outbox`. Idempotent only as far as the
+    /// backend is: the file and memory backends keep one message per key, SMTP sends again
+    /// (with the same `Message-ID`).
+    pub async fn deliver(&self, email: &Email) -> Result<(), EmailError> {
+        let message_id = message_id(&email.idempotency_key);
+        let message = self.build(email, &message_id)?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| classify_smtp(&e, &email.to)),
+            Transport::File(dir) => write_eml(dir, &message_id, &message.formatted()).await,
+            Transport::Memory(sent) => {
+                let mut sent = sent
+                    .lock()
+                    .map_err(|_| EmailError::Transient("memory mailer poisoned".into()))?;
+                if !sent.iter().any(|s| s.message_id == message_id) {
+                    sent.push(SentEmail {
+                        to: email.to.clone(),
+                        subject: email.subject.clone(),
+                        text: email.text.clone(),
+                        message_id,
+                        raw: message.formatted(),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn build(&self, email: &Email, message_id: &str) -> Result<Message, EmailError> {
+        let to: Mailbox = email.to.trim().parse().map_err(|e| {
+            EmailError::Permanent(format!(
+                "invalid recipient address {}: {e}",
+                mask_email(&email.to)
+            ))
+        })?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.as_str())
+            .message_id(Some(message_id.to_owned()))
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.text.clone())
+            .map_err(|e| EmailError::Permanent(format!("cannot build the message: {e}")))
+    }
+}
+
+/// `<sha256(key) hex@callsaga>`: the same for every attempt of one email.
+pub fn message_id(idempotency_key: &str) -> String {
+    format!(
+        "<{}@callsaga>",
+        hex::encode(Sha256::digest(idempotency_key.as_bytes()))
+    )
+}
+
+/// `a***@example.com` (or `***` for something that is not an address), for logs.
+pub fn mask_email(address: &str) -> String {
+    let address = address.trim();
+    // `Name <addr>`: only the address matters.
+    let address = address
+        .rsplit_once('<')
+        .map_or(address, |(_, a)| a.trim_end_matches('>'));
+    match address.rsplit_once('@') {
+        Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+            let first = local.chars().next().unwrap_or('*');
+            format!("{first}***@{domain}")
+        }
+        _ => "***".to_owned(),
+    }
+}
+
+fn smtp_transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
+    let bad = |e: lettre::transport::smtp::Error| {
+        EmailError::Permanent(format!("SMTP settings for {}: {e}", s.host))
+    };
+    let (builder, default_port) = match s.tls {
+        SmtpTls::None => (
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.as_str()),
+            25,
+        ),
+        SmtpTls::Starttls => (
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(bad)?,
+            587,
+        ),
+        SmtpTls::Tls => (
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(bad)?,
+            465,
+        ),
+    };
+    let mut builder = builder
+        .port(s.port.unwrap_or(default_port))
+        .timeout(Some(Duration::from_millis(s.timeout_ms)));
+    if let Some(user) = s.username.as_ref().filter(|u| !u.is_empty()) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            s.password.clone().unwrap_or_default(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+/// SMTP 5xx is permanent; 4xx, connection and I/O errors and timeouts are transient.
+fn classify_smtp(err: &lettre::transport::smtp::Error, to: &str) -> EmailError {
+    // The error text may quote the recipient; mask it.
+    let text = err.to_string().replace(to.trim(), &mask_email(to));
+    let mut message = text;
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if err.is_permanent() {
+        EmailError::Permanent(format!("SMTP server refused the message: {message}"))
+    } else {
+        EmailError::Transient(format!("SMTP: {message}"))
+    }
+}
+
+async fn write_eml(dir: &Path, message_id: &str, raw: &[u8]) -> Result<(), EmailError> {
+    let io = |what: &str, e: std::io::Error| {
+        EmailError::Transient(format!("cannot {what} in {}: {e}", dir.display()))
+    };
+    let name = message_id
+        .trim_start_matches('<')
+        .split('@')
+        .next()
+        .unwrap_or_default();
+    let path = dir.join(format!("{name}.eml"));
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io("create the mail folder", e))?;
+    // Written aside and renamed, so a reader never sees half a message.
+    let tmp = dir.join(format!(".{name}.{}.tmp", Uuid::new_v4().simple()));
+    tokio::fs::write(&tmp, raw)
+        .await
+        .map_err(|e| io("write the message", e))?;
+    tokio::fs::rename(&tmp, &path)
+        .await
+        .map_err(|e| io("store the message", e))
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    status: &str,
+    error: Option<String>,
+) -> Result<(), EmailError> {
+    let now = Utc::now();
+    let row = email_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        idempotency_key: Set(email.idempotency_key.clone()),
+        recipient: Set(email.to.trim().to_owned()),
+        subject: Set(email.subject.clone()),
+        status: Set(status.to_owned()),
+        last_error: Set(error),
+        sent_at: Set((status == "sent").then_some(now)),
+        created_at: Set(now),
+    };
+    email_outbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(email_outbox::Column::IdempotencyKey)
+                .update_columns([
+                    email_outbox::Column::Recipient,
+                    email_outbox::Column::Subject,
+                    email_outbox::Column::Status,
+                    email_outbox::Column::LastError,
+                    email_outbox::Column::SentAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+fn db_error(e: sea_orm::DbErr) -> EmailError {
+    EmailError::Transient(format!("email outbox: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(key: &str) -> Email {
+        Email {
+            to: "Anna Müller <anna.mueller@example.com>".into(),
+            subject: "Your appointment on Tuesday, November 24".into(),
+            text: "See you at 9:00.\nDemo Dental Practice".into(),
+            idempotency_key: key.into(),
+        }
+    }
+
+    #[test]
+    fn message_ids_are_deterministic() {
+        let a = message_id("call-1/confirmation");
+        assert_eq!(a, message_id("call-1/confirmation"));
+        assert_ne!(a, message_id("call-2/confirmation"));
+        assert!(a.starts_with('<') && a.ends_with("@callsaga>") && a.len() == 64 + 11);
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_email("anna.mueller@example.com"), "a***@example.com");
+        assert_eq!(mask_email("Anna <anna@example.com>"), "a***@example.com");
+        assert_eq!(mask_email("nonsense"), "***");
+        assert_eq!(mask_email("@example.com"), "***");
+    }
+
+    #[test]
+    fn settings_deserialize_by_backend() {
+        let smtp: EmailSettings = serde_json::from_value(serde_json::json!({
+            "backend": "smtp", "host": "smtp.example.com", "tls": "tls", "username": "u",
+            "password": "hunter2", "from": "Praxis <noreply@example.com>"
+        }))
+        .unwrap();
+        let EmailBackend::Smtp(s) = &smtp.backend else {
+            panic!("smtp expected: {smtp:?}")
+        };
+        assert_eq!((s.tls, s.port, s.timeout_ms), (SmtpTls::Tls, None, 10_000));
+        assert_eq!(smtp.from, "Praxis <noreply@example.com>");
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+        let file: EmailSettings =
+            serde_json::from_value(serde_json::json!({"backend": "file", "dir": "/tmp/m"}))
+                .unwrap();
+        assert!(matches!(file.backend, EmailBackend::File { .. }));
+        assert_eq!(file.from, default_from());
+        let memory: EmailSettings =
+            serde_json::from_value(serde_json::json!({"backend": "memory"})).unwrap();
+        assert!(matches!(memory.backend, EmailBackend::Memory));
+        let default_tls: EmailSettings =
+            serde_json::from_value(serde_json::json!({"backend": "smtp", "host": "h"})).unwrap();
+        assert!(
+            matches!(&default_tls.backend, EmailBackend::Smtp(s) if s.tls == SmtpTls::Starttls)
+        );
+        assert!(
+            serde_json::from_value::<EmailSettings>(serde_json::json!({"backend": "pigeon"}))
+                .is_err()
+        );
+        assert!(matches!(
+            EmailSettings::default().backend,
+            EmailBackend::File { .. }
+        ));
+        Mailer::new(&smtp).unwrap();
+        Mailer::new(&EmailSettings::default()).unwrap();
+        let bad_from = EmailSettings {
+            from: "not an address".into(),
+            ..EmailSettings::default()
+        };
+        assert!(matches!(
+            Mailer::new(&bad_from),
+            Err(EmailError::Permanent(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn memory_backend_builds_the_message() {
+        let mailer = Mailer::memory();
+        mailer.deliver(&email("k1")).await.unwrap();
+        mailer.deliver(&email("k1")).await.unwrap();
+        let sent = mailer.sent();
+        assert_eq!(sent.len(), 1, "one message per key");
+        let raw = String::from_utf8(sent[0].raw.clone()).unwrap();
+        assert!(
+            raw.contains(&format!("Message-ID: {}", message_id("k1"))),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("Subject: Your appointment on Tuesday, November 24"),
+            "{raw}"
+        );
+        assert!(raw.contains("anna.mueller@example.com"), "{raw}");
+        assert!(
+            raw.contains("Content-Type: text/plain; charset=utf-8"),
+            "{raw}"
+        );
+        assert_eq!(sent[0].text, "See you at 9:00.\nDemo Dental Practice");
+    }
+
+    #[tokio::test]
+    async fn invalid_recipients_are_permanent() {
+        let mailer = Mailer::memory();
+        let mut e = email("k2");
+        e.to = "not-an-address".into();
+        let err = mailer.deliver(&e).await.unwrap_err();
+        assert!(matches!(err, EmailError::Permanent(_)), "{err}");
+        assert!(!err.is_transient());
+    }
+
+    #[tokio::test]
+    async fn file_backend_writes_one_eml_per_key() {
+        let dir = std::env::temp_dir().join(format!("callsaga-mail-{}", Uuid::new_v4().simple()));
+        let mailer = Mailer::new(&EmailSettings {
+            from: default_from(),
+            backend: EmailBackend::File { dir: dir.clone() },
+        })
+        .unwrap();
+        mailer.deliver(&email("k3")).await.unwrap();
+        mailer.deliver(&email("k3")).await.unwrap();
+        mailer.deliver(&email("k4")).await.unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.ends_with(".eml") && n.len() == 64 + 4)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn smtp_down_is_transient() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mailer = Mailer::new(&EmailSettings {
+            from: default_from(),
+            backend: EmailBackend::Smtp(SmtpSettings {
+                host: "127.0.0.1".into(),
+                port: Some(port),
+                tls: SmtpTls::None,
+                username: None,
+                password: None,
+                timeout_ms: 2_000,
+            }),
+        })
+        .unwrap();
+        let err = mailer.deliver(&email("k5")).await.unwrap_err();
+        assert!(err.is_transient(), "{err}");
+    }
+}

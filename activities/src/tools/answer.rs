@@ -1,0 +1,181 @@
+//! Read-only tools: check_availability, find_next_available, list_appointments (and a polite
+//! answer for tools we do not know).
+
+use super::args::Args;
+use super::context::AgentContext;
+use crate::Activities;
+use crate::availability::{
+    NEXT_AVAILABLE_DAYS, local_date, next_available, search_range, speak_date, speak_slots,
+    speak_time,
+};
+use crate::calendar::busy_ranges;
+use callsaga_workflows::tool_payloads::{Speech, ToolInput};
+use chrono::{Duration, Utc};
+use temporalio_sdk::activities::ActivityError;
+
+fn said(text: String) -> Speech {
+    Speech {
+        text,
+        is_error: false,
+    }
+}
+
+fn clarify(text: String) -> Speech {
+    Speech {
+        text,
+        is_error: true,
+    }
+}
+
+pub(crate) async fn answer(deps: &Activities, input: &ToolInput) -> Result<Speech, ActivityError> {
+    let ctx = AgentContext::for_tool(deps, input).await?;
+    if let Some(why) = &input.request.arguments_error {
+        tracing::info!(tool = %input.request.name, reason = %why, "unreadable tool arguments");
+        return Ok(clarify(ctx.say(
+            "Sorry, I didn't get that. Could you say it again?",
+            "Entschuldigung, das habe ich nicht verstanden. Können Sie das noch einmal sagen?",
+        )));
+    }
+    match input.request.name.as_str() {
+        "check_availability" | "find_next_available" if !ctx.has_calendar() => Ok(clarify(ctx.say(
+            "I can't look at the calendar for this practice. A colleague will call you back to find a time.",
+            "Ich habe leider keinen Zugriff auf den Kalender. Ein Kollege ruft Sie zurück, um einen Termin zu finden.",
+        ))),
+        "check_availability" => availability(deps, &ctx, input, false).await,
+        "find_next_available" => availability(deps, &ctx, input, true).await,
+        "list_appointments" => list(deps, &ctx, input).await,
+        other => {
+            tracing::warn!(tool = %other, "unknown tool called");
+            Ok(clarify(ctx.say(
+                "Sorry, I can't do that here.",
+                "Das kann ich hier leider nicht erledigen.",
+            )))
+        }
+    }
+}
+
+/// Free slots on the asked day, or on the next day with free slots within 14 days.
+pub(crate) async fn availability(
+    deps: &Activities,
+    ctx: &AgentContext,
+    input: &ToolInput,
+    next: bool,
+) -> Result<Speech, ActivityError> {
+    let now = Utc::now();
+    let today = local_date(ctx.tz, now);
+    let args = Args::new(&input.request.arguments, ctx, today);
+    let parsed = (|| {
+        let date = if next {
+            args.opt_date("afterDate")?.unwrap_or(today)
+        } else {
+            args.date("date")?
+        };
+        Ok::<_, String>((date.max(today), args.time_of_day()?, args.duration()?))
+    })();
+    let (date, time_of_day, duration) = match parsed {
+        Ok(p) => p,
+        Err(text) => return Ok(clarify(text)),
+    };
+    Ok(said(
+        slots_text(deps, ctx, date, time_of_day, duration, now, !next).await?,
+    ))
+}
+
+/// "I have 9:00, 9:30 … free on Tuesday" for `date`, or the next free day within 14 days.
+pub(crate) async fn slots_text(
+    deps: &Activities,
+    ctx: &AgentContext,
+    date: chrono::NaiveDate,
+    time_of_day: Option<crate::availability::TimeOfDay>,
+    duration: u32,
+    now: chrono::DateTime<Utc>,
+    mention_full_day: bool,
+) -> Result<String, ActivityError> {
+    let calendar = ctx.calendar(deps)?;
+    let (from, to) = search_range(ctx.tz, date, NEXT_AVAILABLE_DAYS);
+    let busy = calendar
+        .busy(from, to)
+        .await
+        .map_err(|e| e.into_activity_error())?;
+    let busy = busy_ranges(&busy, None);
+    let found = next_available(&ctx.hours, ctx.tz, date, duration, &busy, time_of_day, now);
+    Ok(match found {
+        Some(day) if day.date == date => speak_slots(ctx.lang, day.date, &day.slots),
+        Some(day) => {
+            let slots = speak_slots(ctx.lang, day.date, &day.slots);
+            if mention_full_day {
+                format!(
+                    "{} {slots}",
+                    ctx.say(
+                        &format!("{} is fully booked.", speak_date(ctx.lang, date)),
+                        &format!("Am {} ist leider alles belegt.", speak_date(ctx.lang, date)),
+                    )
+                )
+            } else {
+                slots
+            }
+        }
+        None => ctx.say(
+            "I'm sorry, there are no free appointments in the next two weeks. A colleague can call you back.",
+            "Leider gibt es in den nächsten zwei Wochen keine freien Termine. Ein Kollege kann Sie zurückrufen.",
+        ),
+    })
+}
+
+async fn list(
+    deps: &Activities,
+    ctx: &AgentContext,
+    input: &ToolInput,
+) -> Result<Speech, ActivityError> {
+    let now = Utc::now();
+    let args = Args::new(&input.request.arguments, ctx, local_date(ctx.tz, now));
+    let from = match args.opt_date("fromDate") {
+        Ok(d) => d.map_or(now, |d| {
+            search_range(ctx.tz, d, 1).0.max(now - Duration::hours(1))
+        }),
+        Err(text) => return Ok(clarify(text)),
+    };
+    let phone = args
+        .text("customerPhone")
+        .or(input.request.customer_number.clone());
+    let name = args.text("customerName");
+    if phone.is_none() && name.is_none() {
+        return Ok(clarify(ctx.say(
+            "Under which name or phone number was the appointment booked?",
+            "Auf welchen Namen oder welche Telefonnummer wurde der Termin gebucht?",
+        )));
+    }
+    let rows = super::find::caller_appointments(deps, ctx, phone.as_deref(), name.as_deref(), from)
+        .await?;
+    if rows.is_empty() {
+        return Ok(said(ctx.say(
+            "I couldn't find any upcoming appointments for you.",
+            "Ich habe keine anstehenden Termine für Sie gefunden.",
+        )));
+    }
+    let spoken: Vec<String> = rows
+        .iter()
+        .take(5)
+        .map(|a| {
+            let local = a.starts_at.with_timezone(&ctx.tz);
+            format!(
+                "{} {} {}",
+                speak_date(ctx.lang, local.date_naive()),
+                ctx.say("at", "um"),
+                speak_time(ctx.lang, local.time())
+            )
+        })
+        .collect();
+    Ok(said(match ctx.lang {
+        crate::availability::Language::De => {
+            format!("Sie haben {} Termin(e): {}.", rows.len(), spoken.join("; "))
+        }
+        crate::availability::Language::En => {
+            format!(
+                "You have {} appointment(s): {}.",
+                rows.len(),
+                spoken.join("; ")
+            )
+        }
+    }))
+}

@@ -1,0 +1,210 @@
+//! Tool-call activities: the read-only answers and planning steps
+//! ([`ToolPlanningActivitiesImpl`]) and the effects of the appointment sagas
+//! ([`AppointmentActivitiesImpl`]). Bound to the declarations in
+//! `callsaga_workflows::activities` by name and type.
+
+mod answer;
+mod args;
+mod context;
+mod effects;
+mod find;
+mod plan;
+
+use crate::Activities;
+use crate::faults::FaultPlan;
+use callsaga_workflows::activities::markers;
+use callsaga_workflows::tool_payloads::{
+    AppointmentRef, BookingPlan, CancelAppointmentInput, CancelPlan, CreateEventInput,
+    DeleteEventInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
+    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
+};
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+pub struct ToolPlanningActivitiesImpl {
+    deps: Activities,
+}
+
+impl ToolPlanningActivitiesImpl {
+    pub fn new(deps: Activities) -> Self {
+        Self { deps }
+    }
+}
+
+#[activities]
+impl ToolPlanningActivitiesImpl {
+    #[activity(definition = markers::Answer)]
+    pub async fn answer(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Speech, ActivityError> {
+        answer::answer(&self.deps, &input).await
+    }
+
+    #[activity(definition = markers::PlanBooking)]
+    pub async fn plan_booking(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Planned<BookingPlan>, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "booking.plan",
+            plan::booking(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::PlanReschedule)]
+    pub async fn plan_reschedule(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Planned<ReschedulePlan>, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "reschedule.plan",
+            plan::reschedule(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::PlanCancel)]
+    pub async fn plan_cancel(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Planned<CancelPlan>, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "cancel.plan",
+            plan::cancel(&self.deps, &input),
+        )
+        .await
+    }
+}
+
+pub struct AppointmentActivitiesImpl {
+    deps: Activities,
+}
+
+impl AppointmentActivitiesImpl {
+    pub fn new(deps: Activities) -> Self {
+        Self { deps }
+    }
+}
+
+/// Runs `work` between the fault plan's checks (a no-op outside tests).
+async fn guarded<T>(
+    faults: &FaultPlan,
+    name: &str,
+    work: impl Future<Output = Result<T, ActivityError>>,
+) -> Result<T, ActivityError> {
+    let fault = faults.before(name)?;
+    let out = work.await?;
+    FaultPlan::after(name, fault)?;
+    Ok(out)
+}
+
+#[activities]
+impl AppointmentActivitiesImpl {
+    #[activity(definition = markers::CreateEvent)]
+    pub async fn create_event(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CreateEventInput,
+    ) -> Result<String, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "calendar.create_event",
+            effects::create_event(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::DeleteEvent)]
+    pub async fn delete_event(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: DeleteEventInput,
+    ) -> Result<(), ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "calendar.delete_event",
+            effects::delete_event(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::MoveEvent)]
+    pub async fn move_event(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: MoveEventInput,
+    ) -> Result<(), ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "calendar.move_event",
+            effects::move_event(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::RecordAppointment)]
+    pub async fn record_appointment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RecordAppointmentInput,
+    ) -> Result<AppointmentRef, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "appointments.record",
+            effects::record_appointment(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::CancelAppointment)]
+    pub async fn cancel_appointment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CancelAppointmentInput,
+    ) -> Result<(), ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "appointments.cancel",
+            effects::cancel_appointment(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::SetAppointmentTime)]
+    pub async fn set_appointment_time(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: SetAppointmentTimeInput,
+    ) -> Result<(), ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "appointments.set_time",
+            effects::set_appointment_time(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::SendEmail)]
+    pub async fn send_email(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: SendEmailInput,
+    ) -> Result<(), ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "email.send",
+            effects::send_email(&self.deps, &input),
+        )
+        .await
+    }
+}

@@ -1,0 +1,363 @@
+//! The planning step of each appointment saga: read the arguments, find what they refer to,
+//! check the slot against the calendar, and decide — with everything the later steps will say.
+//! No effects, so no compensation.
+
+use super::answer::slots_text;
+use super::args::Args;
+use super::context::AgentContext;
+use super::find::{Found, the_appointment};
+use crate::Activities;
+use crate::availability::{
+    Language, free_slots, local_date, parse_slot_id, search_range, speak_date, speak_time,
+};
+use crate::calendar::busy_ranges;
+use callsaga_workflows::tool_payloads::{
+    BookingPlan, CancelPlan, EmailDraft, Planned, ReschedulePlan, ToolInput,
+};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use temporalio_sdk::activities::ActivityError;
+
+fn say<T>(text: String) -> Planned<T> {
+    Planned::Say {
+        text,
+        is_error: false,
+    }
+}
+
+fn clarify<T>(text: String) -> Planned<T> {
+    Planned::Say {
+        text,
+        is_error: true,
+    }
+}
+
+fn no_calendar<T>(ctx: &AgentContext) -> Planned<T> {
+    clarify(ctx.say(
+        "I can't manage appointments here. A colleague will call you back.",
+        "Termine kann ich hier leider nicht verwalten. Ein Kollege ruft Sie zurück.",
+    ))
+}
+
+/// "Tuesday, November 24 at 10:00" in the agent's language and time zone.
+fn when(ctx: &AgentContext, start: DateTime<Utc>) -> String {
+    let local = start.with_timezone(&ctx.tz);
+    format!(
+        "{} {} {}",
+        speak_date(ctx.lang, local.date_naive()),
+        ctx.say("at", "um"),
+        speak_time(ctx.lang, local.time())
+    )
+}
+
+/// The requested slot as instants, if it is free and within opening hours.
+enum SlotCheck {
+    Free(DateTime<Utc>, DateTime<Utc>),
+    Unavailable(String),
+}
+
+async fn check_slot(
+    deps: &Activities,
+    ctx: &AgentContext,
+    date: NaiveDate,
+    time: NaiveTime,
+    duration: u32,
+    except_uid: Option<&str>,
+) -> Result<SlotCheck, ActivityError> {
+    let now = Utc::now();
+    let Some(start) = ctx.tz.from_local_datetime(&date.and_time(time)).earliest() else {
+        return Ok(SlotCheck::Unavailable(ctx.say(
+            "That time doesn't exist on that day because of the clock change.",
+            "Diese Uhrzeit gibt es an dem Tag wegen der Zeitumstellung nicht.",
+        )));
+    };
+    let start = start.with_timezone(&Utc);
+    let calendar = ctx.calendar(deps)?;
+    let (from, to) = search_range(ctx.tz, date, 1);
+    let busy = calendar
+        .busy(from, to)
+        .await
+        .map_err(|e| e.into_activity_error())?;
+    let busy = busy_ranges(&busy, except_uid);
+    let slots = free_slots(&ctx.hours, ctx.tz, date, duration, &busy, None, now);
+    if let Some(slot) = slots.iter().find(|s| s.start == start) {
+        return Ok(SlotCheck::Free(slot.start, slot.end));
+    }
+    let intro = ctx.say(
+        &format!("I'm sorry, {} is not available.", when(ctx, start)),
+        &format!("{} ist leider nicht frei.", when(ctx, start)),
+    );
+    let others = slots_text(
+        deps,
+        ctx,
+        date.max(local_date(ctx.tz, now)),
+        None,
+        duration,
+        now,
+        true,
+    )
+    .await?;
+    Ok(SlotCheck::Unavailable(format!("{intro} {others}")))
+}
+
+fn plausible_email(s: &str) -> bool {
+    let s = s.trim();
+    s.len() <= 254
+        && !s.contains(char::is_whitespace)
+        && s.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}
+
+pub(crate) async fn booking(
+    deps: &Activities,
+    input: &ToolInput,
+) -> Result<Planned<BookingPlan>, ActivityError> {
+    let ctx = AgentContext::for_tool(deps, input).await?;
+    if !ctx.has_calendar() {
+        return Ok(no_calendar(&ctx));
+    }
+    if input.request.arguments_error.is_some() {
+        return Ok(clarify(ctx.say(
+            "Sorry, I didn't get the details. Could you repeat the day and time?",
+            "Entschuldigung, das habe ich nicht verstanden. Können Sie Tag und Uhrzeit wiederholen?",
+        )));
+    }
+    let now = Utc::now();
+    let args = Args::new(&input.request.arguments, &ctx, local_date(ctx.tz, now));
+    let parsed = (|| {
+        let duration = args.duration()?;
+        let (date, time, duration) = match args.text("slotId").and_then(|id| parse_slot_id(&id)) {
+            Some((start, minutes)) => {
+                let local = start.with_timezone(&ctx.tz);
+                (local.date_naive(), local.time(), minutes)
+            }
+            None => (args.date("date")?, args.time("startTime")?, duration),
+        };
+        let name = args.text("customerName").ok_or_else(|| {
+            ctx.say(
+                "May I have your name for the appointment?",
+                "Auf welchen Namen darf ich den Termin eintragen?",
+            )
+        })?;
+        let phone = args
+            .text("customerPhone")
+            .or(input.request.customer_number.clone());
+        let email = args.text("customerEmail");
+        if let Some(e) = &email
+            && !plausible_email(e)
+        {
+            return Err(ctx.say(
+                "Sorry, that email address doesn't look right. Could you spell it for me?",
+                "Die E-Mail-Adresse scheint nicht zu stimmen. Können Sie sie mir buchstabieren?",
+            ));
+        }
+        Ok::<_, String>((date, time, duration, name, phone, email, args.text("notes")))
+    })();
+    let (date, time, duration, name, phone, email, notes) = match parsed {
+        Ok(p) => p,
+        Err(text) => return Ok(clarify(text)),
+    };
+    let (start, end) = match check_slot(deps, &ctx, date, time, duration, None).await? {
+        SlotCheck::Free(s, e) => (s, e),
+        SlotCheck::Unavailable(text) => return Ok(say(text)),
+    };
+    let key = format!("{}:{}", input.workflow_id, input.request.tool_call_id);
+    let at = when(&ctx, start);
+    let business = ctx.agent.business_name.clone();
+    let confirmation = ctx.say(
+        &format!("Your appointment on {at} is booked, {name}."),
+        &format!("Ihr Termin am {at} ist gebucht, {name}."),
+    );
+    let taken_others = slots_text(deps, &ctx, date, None, duration, now, true).await?;
+    let slot_taken = ctx.say(
+        &format!("I'm sorry, {at} was just taken. {taken_others}"),
+        &format!("Der Termin am {at} wurde leider gerade vergeben. {taken_others}"),
+    );
+    let email_draft = email.clone().map(|to| EmailDraft {
+        to,
+        subject: ctx.say(
+            &format!("Your appointment at {business}"),
+            &format!("Ihr Termin bei {business}"),
+        ),
+        text: ctx.say(
+            &format!(
+                "Hello {name},\n\nyour appointment at {business} on {at} ({}) is confirmed.\n",
+                ctx.agent.timezone
+            ),
+            &format!(
+                "Hallo {name},\n\nIhr Termin bei {business} am {at} ({}) ist bestätigt.\n",
+                ctx.agent.timezone
+            ),
+        ),
+    });
+    Ok(Planned::Go(BookingPlan {
+        agent_id: ctx.agent.id.to_string(),
+        key,
+        start: start.to_rfc3339(),
+        end: end.to_rfc3339(),
+        timezone: ctx.agent.timezone.clone(),
+        customer_name: name.clone(),
+        customer_phone: phone,
+        customer_email: email,
+        notes,
+        event_summary: format!("{name} ({business})"),
+        event_description: format!(
+            "Booked by phone through callsaga, call {}",
+            input.vapi_call_id
+        ),
+        confirmation,
+        slot_taken,
+        email: email_draft,
+    }))
+}
+
+pub(crate) async fn reschedule(
+    deps: &Activities,
+    input: &ToolInput,
+) -> Result<Planned<ReschedulePlan>, ActivityError> {
+    let ctx = AgentContext::for_tool(deps, input).await?;
+    if !ctx.has_calendar() {
+        return Ok(no_calendar(&ctx));
+    }
+    let now = Utc::now();
+    let args = Args::new(&input.request.arguments, &ctx, local_date(ctx.tz, now));
+    let parsed = (|| {
+        Ok::<_, String>((
+            args.date("newDate")?,
+            args.time("newStartTime")?,
+            args.opt_date("originalDate")?,
+        ))
+    })();
+    let (date, time, original) = match parsed {
+        Ok(p) => p,
+        Err(text) => return Ok(clarify(text)),
+    };
+    let appointment = match find(deps, &ctx, input, &args, original, now).await? {
+        Ok(a) => a,
+        Err(text) => return Ok(say(text)),
+    };
+    let duration = u32::try_from((appointment.ends_at - appointment.starts_at).num_minutes())
+        .unwrap_or_else(|_| ctx.duration_minutes());
+    let own_uid = appointment.idempotency_key.clone();
+    let (start, end) = match check_slot(deps, &ctx, date, time, duration, Some(&own_uid)).await? {
+        SlotCheck::Free(s, e) => (s, e),
+        SlotCheck::Unavailable(text) => return Ok(say(text)),
+    };
+    let (old_at, new_at) = (when(&ctx, appointment.starts_at), when(&ctx, start));
+    let others = slots_text(deps, &ctx, date, None, duration, now, true).await?;
+    let email = appointment.customer_email.clone().map(|to| EmailDraft {
+        to,
+        subject: ctx.say("Your appointment was moved", "Ihr Termin wurde verschoben"),
+        text: ctx.say(
+            &format!(
+                "Hello {},\n\nyour appointment on {old_at} was moved to {new_at}.\n",
+                appointment.customer_name
+            ),
+            &format!(
+                "Hallo {},\n\nIhr Termin am {old_at} wurde auf {new_at} verschoben.\n",
+                appointment.customer_name
+            ),
+        ),
+    });
+    Ok(Planned::Go(ReschedulePlan {
+        agent_id: ctx.agent.id.to_string(),
+        appointment_id: appointment.id.to_string(),
+        event_id: appointment.calendar_event_id.clone(),
+        old_start: appointment.starts_at.to_rfc3339(),
+        old_end: appointment.ends_at.to_rfc3339(),
+        new_start: start.to_rfc3339(),
+        new_end: end.to_rfc3339(),
+        confirmation: ctx.say(
+            &format!("Done: your appointment is moved from {old_at} to {new_at}."),
+            &format!("Erledigt: Ihr Termin ist von {old_at} auf {new_at} verschoben."),
+        ),
+        slot_taken: ctx.say(
+            &format!("I'm sorry, {new_at} was just taken. {others}"),
+            &format!("{new_at} wurde leider gerade vergeben. {others}"),
+        ),
+        email,
+    }))
+}
+
+pub(crate) async fn cancel(
+    deps: &Activities,
+    input: &ToolInput,
+) -> Result<Planned<CancelPlan>, ActivityError> {
+    let ctx = AgentContext::for_tool(deps, input).await?;
+    if !ctx.has_calendar() {
+        return Ok(no_calendar(&ctx));
+    }
+    let now = Utc::now();
+    let args = Args::new(&input.request.arguments, &ctx, local_date(ctx.tz, now));
+    let date = match args.opt_date("date") {
+        Ok(d) => d,
+        Err(text) => return Ok(clarify(text)),
+    };
+    let appointment = match find(deps, &ctx, input, &args, date, now).await? {
+        Ok(a) => a,
+        Err(text) => return Ok(say(text)),
+    };
+    let at = when(&ctx, appointment.starts_at);
+    let email = appointment.customer_email.clone().map(|to| EmailDraft {
+        to,
+        subject: ctx.say(
+            "Your appointment was cancelled",
+            "Ihr Termin wurde abgesagt",
+        ),
+        text: ctx.say(
+            &format!(
+                "Hello {},\n\nyour appointment on {at} is cancelled.\n",
+                appointment.customer_name
+            ),
+            &format!(
+                "Hallo {},\n\nIhr Termin am {at} ist abgesagt.\n",
+                appointment.customer_name
+            ),
+        ),
+    });
+    Ok(Planned::Go(CancelPlan {
+        agent_id: ctx.agent.id.to_string(),
+        appointment_id: appointment.id.to_string(),
+        event_id: appointment.calendar_event_id.clone(),
+        reason: args.text("reason"),
+        confirmation: ctx.say(
+            &format!("Your appointment on {at} is cancelled."),
+            &format!("Ihr Termin am {at} ist abgesagt."),
+        ),
+        email,
+    }))
+}
+
+/// The appointment the caller means, or what to say when it is not clear.
+async fn find(
+    deps: &Activities,
+    ctx: &AgentContext,
+    input: &ToolInput,
+    args: &Args<'_>,
+    on_date: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<Result<callsaga_entity::appointments::Model, String>, ActivityError> {
+    let phone = args
+        .text("customerPhone")
+        .or(input.request.customer_number.clone());
+    let found = the_appointment(
+        deps,
+        ctx,
+        args.text("appointmentId").as_deref(),
+        phone.as_deref(),
+        args.text("customerName").as_deref(),
+        on_date,
+        now,
+    )
+    .await?;
+    Ok(match found {
+        Found::One(a) => Ok(*a),
+        Found::None => Err(ctx.say(
+            "I couldn't find an upcoming appointment for you. Under which name or number was it booked?",
+            "Ich habe keinen anstehenden Termin für Sie gefunden. Auf welchen Namen oder welche Nummer wurde er gebucht?",
+        )),
+        Found::Several(n) => Err(match ctx.lang {
+            Language::De => format!("Ich habe {n} Termine für Sie gefunden. Um welches Datum geht es?"),
+            Language::En => format!("I found {n} appointments for you. Which date is it about?"),
+        }),
+    })
+}

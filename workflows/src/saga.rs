@@ -1,0 +1,130 @@
+//! A saga: steps with effects, each registering its compensation *before* it runs (an activity
+//! can succeed and still time out), undone in reverse order on a permanent failure.
+//!
+//! All steps run as local activities: a caller is waiting on the line, and local activities
+//! avoid the server's dispatch tick (see shared/TEMPORAL_NOTES.md).
+
+use crate::CallWorkflow;
+use futures::future::LocalBoxFuture;
+use std::time::Duration;
+use temporalio_common::error::IncomingError;
+use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
+use temporalio_sdk::{ActivityExecutionError, LocalActivityOptions, WorkflowContext};
+
+type Compensation = (
+    String,
+    LocalBoxFuture<'static, Result<(), ActivityExecutionError>>,
+);
+
+pub(crate) struct Saga {
+    ctx: WorkflowContext<CallWorkflow>,
+    name: &'static str,
+    compensations: Vec<Compensation>,
+}
+
+impl Saga {
+    pub(crate) fn new(ctx: &WorkflowContext<CallWorkflow>, name: &'static str) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            name,
+            compensations: Vec::new(),
+        }
+    }
+
+    /// Runs one step (no compensation of its own).
+    pub(crate) async fn step<A>(
+        &self,
+        activity: A,
+        input: A::Input,
+    ) -> Result<A::Output, ActivityExecutionError>
+    where
+        A: ActivityDefinition + 'static,
+    {
+        self.ctx.set_current_details(format!(
+            "saga **{}**: step `{}`",
+            self.name,
+            activity.name()
+        ));
+        self.ctx
+            .execute_local_activity(activity, input, step_options())
+            .await
+    }
+
+    /// Registers `activity(input)` to run if a later step fails permanently. The future is
+    /// created lazily: nothing is scheduled unless [`Saga::compensate`] runs it.
+    pub(crate) fn on_failure<A>(&mut self, activity: A, input: A::Input)
+    where
+        A: ActivityDefinition<Output = ()> + 'static,
+    {
+        let ctx = self.ctx.clone();
+        let label = activity.name().to_owned();
+        self.compensations.push((
+            label,
+            Box::pin(async move {
+                ctx.execute_local_activity(activity, input, compensation_options())
+                    .await
+            }),
+        ));
+    }
+
+    /// Runs the registered compensations in reverse order. Compensations are retried hard; one
+    /// that still fails is reported and the others run anyway.
+    pub(crate) async fn compensate(self, reason: &str) -> Vec<String> {
+        let mut failed = Vec::new();
+        for (label, compensation) in self.compensations.into_iter().rev() {
+            self.ctx.set_current_details(format!(
+                "saga **{}** compensating `{label}` because: {reason}",
+                self.name
+            ));
+            if let Err(e) = compensation.await {
+                failed.push(format!("{label}: {e}"));
+            }
+        }
+        failed
+    }
+}
+
+/// Steps: the caller waits, so retry quickly, then give up and compensate.
+fn step_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(5))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(100))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(5))
+                .maximum_attempts(8)
+                .build(),
+        )
+        .build()
+}
+
+/// Compensations must eventually happen: retry for a long time.
+fn compensation_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(10))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(200))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(60))
+                .maximum_attempts(100)
+                .build(),
+        )
+        .build()
+}
+
+/// The application failure type of an activity error (`SlotTaken`, …), if it carries one.
+/// Local activities report it on the failure itself, normal activities on its cause.
+pub(crate) fn failure_type(err: &ActivityExecutionError) -> Option<&str> {
+    if let Some(FailureInfo::ApplicationFailureInfo(info)) =
+        err.failure().and_then(|f| f.failure_info.as_ref())
+    {
+        return Some(info.r#type.as_str());
+    }
+    match err.cause()? {
+        IncomingError::Application(app) => app.type_name(),
+        _ => None,
+    }
+}
