@@ -6,6 +6,7 @@
 
 pub mod availability;
 pub mod calendar;
+pub mod call_end;
 pub mod call_record;
 pub mod email;
 pub mod failure;
@@ -16,11 +17,13 @@ pub mod tenant;
 pub mod tools;
 pub mod vapi;
 
+pub use call_end::CallEndActivitiesImpl;
 pub use call_record::CallRecordActivitiesImpl;
 pub use tools::{AppointmentActivitiesImpl, ToolPlanningActivitiesImpl};
 
 use crate::email::Mailer;
 use crate::faults::FaultPlan;
+use crate::pricing::Pricing;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -33,10 +36,17 @@ pub struct Activities {
     pub mailer: Arc<Mailer>,
     /// Test-only fault injection; empty in production.
     pub faults: FaultPlan,
+    /// What a call costs.
+    pub pricing: Pricing,
 }
 
 impl Activities {
-    pub fn new(db: DatabaseConnection, mailer: Arc<Mailer>, faults: FaultPlan) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        mailer: Arc<Mailer>,
+        faults: FaultPlan,
+        pricing: Pricing,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
             .connect_timeout(std::time::Duration::from_secs(2))
@@ -47,6 +57,7 @@ impl Activities {
             http,
             mailer,
             faults,
+            pricing,
         }
     }
 }

@@ -87,7 +87,12 @@ impl App {
         let settings = Arc::new(settings);
         let db = crate::db::connect_and_migrate(&settings).await?;
         let temporal = LazyClient::new(settings.temporal.clone());
-        let relay = Relay::new(db.clone(), temporal.clone(), settings.relay.clone());
+        let relay = Relay::new(
+            db.clone(),
+            temporal.clone(),
+            settings.relay.clone(),
+            settings.calls.clone(),
+        );
         let state = AppState {
             db,
             settings: settings.clone(),

@@ -9,7 +9,7 @@ use crate::inbox::{self, PendingEvent};
 use crate::settings::RelaySettings;
 use crate::temporal::LazyClient;
 use callsaga_workflows::CallWorkflow;
-use callsaga_workflows::payloads::{CallEvent, CallWorkflowInput};
+use callsaga_workflows::payloads::{CallEvent, CallTimeouts, CallWorkflowInput};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
@@ -28,6 +28,7 @@ pub struct Relay {
     db: DatabaseConnection,
     client: LazyClient,
     settings: RelaySettings,
+    timeouts: CallTimeouts,
     wake: Arc<Notify>,
     /// Event time of the last conversation-update forwarded per call (in memory: after a
     /// restart at most one extra update per call is forwarded).
@@ -52,11 +53,17 @@ impl PassReport {
 }
 
 impl Relay {
-    pub fn new(db: DatabaseConnection, client: LazyClient, settings: RelaySettings) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        client: LazyClient,
+        settings: RelaySettings,
+        timeouts: CallTimeouts,
+    ) -> Self {
         Self {
             db,
             client,
             settings,
+            timeouts,
             wake: Arc::new(Notify::new()),
             last_conversation: Arc::default(),
         }
@@ -241,6 +248,7 @@ impl Relay {
                 CallWorkflow::run,
                 CallWorkflowInput {
                     vapi_call_id: event.vapi_call_id.clone(),
+                    timeouts: Some(self.timeouts.clone()),
                 },
                 CallWorkflow::event,
                 CallEvent {

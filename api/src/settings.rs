@@ -23,6 +23,10 @@ pub struct Settings {
     pub webhook: WebhookSettings,
     pub relay: RelaySettings,
     pub tools: ToolSettings,
+    /// What a call costs.
+    pub billing: callsaga_activities::pricing::Pricing,
+    /// The call watchdog.
+    pub calls: callsaga_workflows::payloads::CallTimeouts,
     /// Where confirmation and operator emails go (`file` into `data/mail` by default).
     pub email: callsaga_activities::email::EmailSettings,
     pub dev: DevSettings,
@@ -123,12 +127,25 @@ fn defaults() -> serde_json::Value {
         },
         "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30 },
         "tools": { "deadline_ms": 5000 },
+        "billing": { "mode": "per_started_minute", "credits_per_minute": 10 },
+        "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },
         "email": { "backend": "file", "dir": "data/mail" },
         "dev": { "temporal_port": 7233, "temporal_ui_port": 8233 },
     })
 }
 
 impl Settings {
+    /// The input every call workflow starts with.
+    pub fn call_input(
+        &self,
+        vapi_call_id: &str,
+    ) -> callsaga_workflows::payloads::CallWorkflowInput {
+        callsaga_workflows::payloads::CallWorkflowInput {
+            vapi_call_id: vapi_call_id.to_owned(),
+            timeouts: Some(self.calls.clone()),
+        }
+    }
+
     /// Loads defaults, then `file` (or `callsaga.toml` when it exists), then `CALLSAGA_*`.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(defaults()));

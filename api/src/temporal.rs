@@ -6,7 +6,8 @@ use anyhow::Context;
 use callsaga_activities::email::Mailer;
 use callsaga_activities::faults::FaultPlan;
 use callsaga_activities::{
-    Activities, AppointmentActivitiesImpl, CallRecordActivitiesImpl, ToolPlanningActivitiesImpl,
+    Activities, AppointmentActivitiesImpl, CallEndActivitiesImpl, CallRecordActivitiesImpl,
+    ToolPlanningActivitiesImpl,
 };
 use callsaga_workflows::CallWorkflow;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ pub fn worker_options(task_queue: &str, activities: &Activities) -> anyhow::Resu
         .register_activities(CallRecordActivitiesImpl::new(activities.clone()))
         .register_activities(ToolPlanningActivitiesImpl::new(activities.clone()))
         .register_activities(AppointmentActivitiesImpl::new(activities.clone()))
+        .register_activities(CallEndActivitiesImpl::new(activities.clone()))
         .build())
 }
 
@@ -91,7 +93,8 @@ impl WorkerHandle {
                         let runtime = Runtime::from_current_tokio(Default::default())?;
                         let db = crate::db::connect(&settings).await?;
                         let mailer = Arc::new(Mailer::new(&settings.email)?);
-                        let activities = Activities::new(db, mailer, faults);
+                        let activities =
+                            Activities::new(db, mailer, faults, settings.billing.clone());
                         let client = connect(&settings.temporal).await?;
                         let options = worker_options(&settings.temporal.task_queue, &activities)?;
                         let worker = Worker::new(&runtime, client, options)?;

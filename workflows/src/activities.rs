@@ -3,11 +3,15 @@
 //! compile time that input and output types match. Names are pinned: renaming a Rust item must
 //! never change the activity type recorded in running workflows' histories.
 
-use crate::payloads::{ApplyEventInput, CallSnapshot};
+use crate::payloads::{
+    ApplyEventInput, BillCallInput, BillOutcome, CallSnapshot, CloseCallInput, EscalationSummary,
+    SettleEscalationsInput,
+};
 use crate::tool_payloads::{
     AppointmentRef, BookingPlan, CancelAppointmentInput, CancelPlan, CreateEventInput,
-    DeleteEventInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
-    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
+    DeleteEventInput, EscalationDecision, MarkEscalationInput, MoveEventInput, Planned,
+    RecordAppointmentInput, ReschedulePlan, SendEmailInput, SetAppointmentTimeInput, Speech,
+    ToolInput,
 };
 use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
@@ -100,11 +104,52 @@ impl AppointmentActivities {
     }
 }
 
+/// The end of a call: escalation outcomes, billing, and the watchdog's close.
+pub struct CallEndActivities;
+
+#[activity_definitions]
+impl CallEndActivities {
+    /// Opens an escalation log (PENDING) and decides: transfer now, or a callback request.
+    #[activity(name = "escalation.open")]
+    pub fn open_escalation(input: ToolInput) -> Result<Planned<EscalationDecision>, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "escalation.mark")]
+    pub fn mark_escalation(input: MarkEscalationInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Closes every open escalation log of the call from how it ended; a failed transfer
+    /// becomes a callback request to the operator.
+    #[activity(name = "escalation.settle")]
+    pub fn settle_escalations(
+        input: SettleEscalationsInput,
+    ) -> Result<EscalationSummary, ActivityError> {
+        unimplemented!()
+    }
+
+    /// Charges the call once (ledger key derived from the call id).
+    #[activity(name = "billing.charge")]
+    pub fn charge_call(input: BillCallInput) -> Result<BillOutcome, ActivityError> {
+        unimplemented!()
+    }
+
+    /// The watchdog's close: no report came; mark the call ended from what is known.
+    #[activity(name = "call.close_without_report")]
+    pub fn close_without_report(input: CloseCallInput) -> Result<CallSnapshot, ActivityError> {
+        unimplemented!()
+    }
+}
+
 /// Marker types, for `#[activity(definition = ...)]` in the implementing crate.
 pub mod markers {
     pub use super::appointment_activities::{
         CancelAppointment, CreateEvent, DeleteEvent, MoveEvent, RecordAppointment, SendEmail,
         SetAppointmentTime,
+    };
+    pub use super::call_end_activities::{
+        ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, SettleEscalations,
     };
     pub use super::call_record_activities::ApplyEvent;
     pub use super::tool_planning_activities::{Answer, PlanBooking, PlanCancel, PlanReschedule};

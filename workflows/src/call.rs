@@ -5,16 +5,20 @@
 //! attributes current, and completes once the end-of-call report has been applied and no event is
 //! left pending.
 
-use crate::activities::CallRecordActivities;
-use crate::payloads::{ApplyEventInput, CallEvent, CallSnapshot, CallState, CallWorkflowInput};
-use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, USER_ID};
+use crate::activities::{CallEndActivities, CallRecordActivities};
+use crate::payloads::{
+    ApplyEventInput, CallEvent, CallSnapshot, CallState, CallTimeouts, CallWorkflowInput,
+    CloseCallInput,
+};
+use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, REPORT_MISSING, USER_ID};
 use crate::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    LocalActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    ActivityExecutionError, LocalActivityOptions, SyncWorkflowContext, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
 };
 
 #[workflow]
@@ -28,6 +32,26 @@ pub struct CallWorkflow {
     applied: u32,
     /// Answers of finished tool calls, by tool call id.
     tool_answers: BTreeMap<String, ToolCallAnswer>,
+    /// Workflow time at which the call was first seen ended (starts the report watchdog).
+    ended_seen_at: Option<SystemTime>,
+    billed: bool,
+}
+
+/// Patch id of the watchdog and the end-of-call sagas (escalation settling, billing).
+pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Time left until `deadline` in workflow time (at least a millisecond: a zero timer is not
+/// allowed).
+fn remaining_until(ctx: &WorkflowContext<CallWorkflow>, deadline: SystemTime) -> Duration {
+    let now = ctx.workflow_time().unwrap_or(SystemTime::UNIX_EPOCH);
+    deadline
+        .duration_since(now)
+        .unwrap_or(Duration::ZERO)
+        .max(Duration::from_millis(1))
 }
 
 #[workflow_methods]
@@ -40,46 +64,133 @@ impl CallWorkflow {
         ctx.state_mut(|s| s.vapi_call_id = input.vapi_call_id.clone());
         ctx.upsert_search_attributes([CALL_ID.value_set(input.vapi_call_id.clone())]);
         let workflow_id = ctx.workflow_id().to_owned();
+        // Patch: histories recorded before the watchdog and the end-of-call sagas existed
+        // replay on the old path (apply events until the report, then complete).
+        let v2 = ctx.patched(PATCH_WATCHDOG_AND_BILLING);
+        let timeouts = input.timeouts.clone().unwrap_or_default();
+        let started = ctx.workflow_time();
 
         loop {
-            ctx.wait_condition(|s| !s.pending.is_empty()).await?;
-            let Some(event) = ctx.state_mut(|s| s.pending.pop_front()) else {
-                continue;
-            };
-            let previous = ctx.state(|s| s.snapshot.clone());
-            let snapshot = ctx
-                .execute_local_activity(
-                    CallRecordActivities::apply_event,
-                    ApplyEventInput {
-                        workflow_id: workflow_id.clone(),
-                        vapi_call_id: input.vapi_call_id.clone(),
-                        inbox_id: event.inbox_id,
-                    },
-                    record_options(),
-                )
-                .await?;
-            publish_changes(ctx, &previous, &snapshot);
-            let done = ctx.state_mut(|s| {
-                s.applied += 1;
-                s.snapshot = snapshot.clone();
-                s.snapshot.report_applied && s.pending.is_empty()
-            });
-            ctx.set_current_details(format!(
-                "status **{}**, {} event(s) applied, report applied: {}",
-                snapshot.status,
-                ctx.state(|s| s.applied),
-                snapshot.report_applied
-            ));
-            if done {
+            if v2 {
+                let deadline = ctx.state(|s| match s.ended_seen_at {
+                    Some(ended) => ended + secs(timeouts.report_timeout_secs),
+                    None => {
+                        started.unwrap_or(SystemTime::UNIX_EPOCH) + secs(timeouts.max_call_secs)
+                    }
+                });
+                let remaining = remaining_until(ctx, deadline);
+                let fired = temporalio_sdk::workflows::select! {
+                    _ = ctx.wait_condition(|s: &Self| !s.pending.is_empty()) => false,
+                    _ = ctx.timer(remaining) => true,
+                };
+                if fired {
+                    Self::close_without_report(ctx, &workflow_id, &input, &timeouts).await?;
+                    break;
+                }
+            } else {
+                ctx.wait_condition(|s| !s.pending.is_empty()).await?;
+            }
+            if Self::apply_next(ctx, &workflow_id, &input.vapi_call_id).await? {
                 break;
             }
         }
 
+        if v2 && !ctx.state(|s| s.billed) {
+            let outcome = crate::billing::run(ctx, &workflow_id, &input.vapi_call_id).await?;
+            ctx.state_mut(|s| s.billed = outcome.status == "billed" || s.billed);
+        }
         // Updates and signals that are still running must not be cut off by completion.
         let view = ctx.clone();
         ctx.wait_condition(move |_| view.all_handlers_finished())
             .await?;
         Ok(ctx.state(|s| s.snapshot.clone()))
+    }
+
+    /// Applies the next pending event; true when the call is complete (report applied and
+    /// nothing pending).
+    async fn apply_next(
+        ctx: &mut WorkflowContext<Self>,
+        workflow_id: &str,
+        vapi_call_id: &str,
+    ) -> Result<bool, ActivityExecutionError> {
+        let Some(event) = ctx.state_mut(|s| s.pending.pop_front()) else {
+            return Ok(false);
+        };
+        let previous = ctx.state(|s| s.snapshot.clone());
+        let snapshot = ctx
+            .execute_local_activity(
+                CallRecordActivities::apply_event,
+                ApplyEventInput {
+                    workflow_id: workflow_id.to_owned(),
+                    vapi_call_id: vapi_call_id.to_owned(),
+                    inbox_id: event.inbox_id,
+                },
+                record_options(),
+            )
+            .await?;
+        publish_changes(ctx, &previous, &snapshot);
+        let now = ctx.workflow_time();
+        let done = ctx.state_mut(|s| {
+            s.applied += 1;
+            if snapshot.ended && s.ended_seen_at.is_none() {
+                s.ended_seen_at = now;
+            }
+            s.snapshot = snapshot.clone();
+            s.snapshot.report_applied && s.pending.is_empty()
+        });
+        ctx.set_current_details(format!(
+            "status **{}**, {} event(s) applied, report applied: {}",
+            snapshot.status,
+            ctx.state(|s| s.applied),
+            snapshot.report_applied
+        ));
+        Ok(done)
+    }
+
+    /// The watchdog fired: no end-of-call report in time (or no end at all). Close the call
+    /// from what is known, bill it, and keep listening for a late report for a while: if one
+    /// comes, it is applied and billing corrects the charge with an adjustment entry.
+    async fn close_without_report(
+        ctx: &mut WorkflowContext<Self>,
+        workflow_id: &str,
+        input: &CallWorkflowInput,
+        timeouts: &CallTimeouts,
+    ) -> Result<(), ActivityExecutionError> {
+        ctx.set_current_details(
+            "watchdog: no end-of-call report in time; closing from what is known",
+        );
+        let snapshot = ctx
+            .execute_local_activity(
+                CallEndActivities::close_without_report,
+                CloseCallInput {
+                    workflow_id: workflow_id.to_owned(),
+                    vapi_call_id: input.vapi_call_id.clone(),
+                },
+                record_options(),
+            )
+            .await?;
+        let previous = ctx.state(|s| s.snapshot.clone());
+        publish_changes(ctx, &previous, &snapshot);
+        ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
+        ctx.state_mut(|s| s.snapshot = snapshot);
+        let outcome = crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
+        ctx.state_mut(|s| s.billed = outcome.status == "billed");
+
+        // A late report corrects the call.
+        let window = secs(timeouts.late_report_window_secs);
+        loop {
+            let got_event = temporalio_sdk::workflows::select! {
+                _ = ctx.wait_condition(|s: &Self| !s.pending.is_empty()) => true,
+                _ = ctx.timer(window) => false,
+            };
+            if !got_event {
+                return Ok(());
+            }
+            if Self::apply_next(ctx, workflow_id, &input.vapi_call_id).await? {
+                crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
+                return Ok(());
+            }
+        }
     }
 
     /// A webhook event for this call, relayed from the inbox.
@@ -156,7 +267,7 @@ fn publish_changes(ctx: &WorkflowContext<CallWorkflow>, old: &CallSnapshot, new:
 
 /// Database writes are short; retry them (forever, backing off to 30 s) while the database is
 /// unavailable rather than losing the event.
-fn record_options() -> LocalActivityOptions {
+pub(crate) fn record_options() -> LocalActivityOptions {
     LocalActivityOptions::builder()
         .start_to_close_timeout(Duration::from_secs(10))
         .retry_policy(

@@ -5,9 +5,11 @@
 //! does I/O (no database, HTTP or mail crates): the implementations live in `callsaga-activities`.
 
 pub mod activities;
+mod billing;
 mod booking;
 pub mod call;
 mod cancel;
+mod escalation;
 pub mod payloads;
 mod reschedule;
 mod saga;

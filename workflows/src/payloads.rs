@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallWorkflowInput {
     pub vapi_call_id: String,
+    /// Absent in histories recorded before the watchdog existed.
+    #[serde(default)]
+    pub timeouts: Option<CallTimeouts>,
 }
 
 /// A webhook event accepted into the inbox and relayed to the call's workflow.
@@ -48,6 +51,12 @@ pub struct CallSnapshot {
     /// True once an end-of-call report has been applied to the row.
     #[serde(default)]
     pub report_applied: bool,
+    /// True once the call is over (status `ended` or a report).
+    #[serde(default)]
+    pub ended: bool,
+    /// Closed by the watchdog without a report.
+    #[serde(default)]
+    pub report_missing: bool,
 }
 
 /// Live state of a call workflow, returned by its `state` query.
@@ -60,4 +69,67 @@ pub struct CallState {
     pub report_applied: bool,
     pub agent_id: Option<String>,
     pub user_id: Option<String>,
+}
+
+/// Timeouts of a call's watchdog, decided by the starter from its settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallTimeouts {
+    /// After the call ended (status-update `ended`): how long to wait for the end-of-call report
+    /// before closing the call from what is known.
+    pub report_timeout_secs: u64,
+    /// With no end at all: the longest a call may run before it is closed.
+    pub max_call_secs: u64,
+    /// After a watchdog close: how long a late report may still correct the call.
+    pub late_report_window_secs: u64,
+}
+
+impl Default for CallTimeouts {
+    fn default() -> Self {
+        Self {
+            report_timeout_secs: 600,
+            max_call_secs: 4 * 3600,
+            late_report_window_secs: 3600,
+        }
+    }
+}
+
+/// Input of `call.close_without_report`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseCallInput {
+    pub workflow_id: String,
+    pub vapi_call_id: String,
+}
+
+/// Input of `escalation.settle`: close every open escalation of the call from its outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettleEscalationsInput {
+    pub workflow_id: String,
+    pub vapi_call_id: String,
+}
+
+/// The call's escalation status after settling (None: the call had no escalation).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationSummary {
+    #[serde(default)]
+    pub escalation_status: Option<String>,
+}
+
+/// Input of `billing.charge`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillCallInput {
+    pub workflow_id: String,
+    pub vapi_call_id: String,
+}
+
+/// What billing did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillOutcome {
+    /// `billed`, `not_billable`, `no_user`.
+    pub status: String,
+    pub charged: i64,
+    /// Set when this charge took the balance below the user's threshold: email it once.
+    #[serde(default)]
+    pub low_balance_email: Option<crate::tool_payloads::EmailDraft>,
+    #[serde(default)]
+    pub ledger_entry_id: Option<String>,
 }

@@ -20,15 +20,27 @@ type Compensation = (
 pub(crate) struct Saga {
     ctx: WorkflowContext<CallWorkflow>,
     name: &'static str,
+    options: LocalActivityOptions,
     compensations: Vec<Compensation>,
 }
 
 impl Saga {
+    /// A saga a caller waits for: steps retry briefly, then the saga compensates.
     pub(crate) fn new(ctx: &WorkflowContext<CallWorkflow>, name: &'static str) -> Self {
         Self {
             ctx: ctx.clone(),
             name,
+            options: step_options(),
             compensations: Vec::new(),
+        }
+    }
+
+    /// A saga nobody waits for (billing, escalation outcomes): steps retry until they succeed
+    /// or fail permanently, so a database outage delays them but never drops them.
+    pub(crate) fn durable(ctx: &WorkflowContext<CallWorkflow>, name: &'static str) -> Self {
+        Self {
+            options: compensation_options(),
+            ..Self::new(ctx, name)
         }
     }
 
@@ -47,7 +59,7 @@ impl Saga {
             activity.name()
         ));
         self.ctx
-            .execute_local_activity(activity, input, step_options())
+            .execute_local_activity(activity, input, self.options.clone())
             .await
     }
 
@@ -100,7 +112,8 @@ fn step_options() -> LocalActivityOptions {
         .build()
 }
 
-/// Compensations must eventually happen: retry for a long time.
+/// Compensations (and durable steps) must eventually happen: retry until they succeed or fail
+/// permanently (0 = no attempt limit).
 fn compensation_options() -> LocalActivityOptions {
     LocalActivityOptions::builder()
         .start_to_close_timeout(Duration::from_secs(10))
@@ -109,7 +122,7 @@ fn compensation_options() -> LocalActivityOptions {
                 .initial_interval(Duration::from_millis(200))
                 .backoff_coefficient(2.0)
                 .maximum_interval(Duration::from_secs(60))
-                .maximum_attempts(100)
+                .maximum_attempts(0)
                 .build(),
         )
         .build()

@@ -214,3 +214,30 @@ pub struct CancelPlan {
     #[serde(default)]
     pub email: Option<EmailDraft>,
 }
+
+/// What `escalation.open` decided for an `escalate_to_human` tool call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationDecision {
+    pub log_id: String,
+    /// The number to transfer to (warm or blind per the agent's configuration), when an
+    /// operator can take the call now.
+    #[serde(default)]
+    pub transfer_number: Option<String>,
+    #[serde(default)]
+    pub transfer_mode: Option<String>,
+    /// The email asking the operator to call back, when nobody can take the call now.
+    #[serde(default)]
+    pub callback_email: Option<EmailDraft>,
+    /// What the caller hears.
+    pub say: String,
+}
+
+/// Input of `escalation.mark`: move an escalation log to a status (the compensation of
+/// `escalation.open` marks it FAILED).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkEscalationInput {
+    pub log_id: String,
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}

@@ -17,6 +17,7 @@ pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -
         "book_appointment" => crate::booking::run(ctx, input).await,
         "reschedule_appointment" => crate::reschedule::run(ctx, input).await,
         "cancel_appointment" => crate::cancel::run(ctx, input).await,
+        "escalate_to_human" => crate::escalation::run(ctx, input).await,
         _ => answer(ctx, input).await,
     }
 }

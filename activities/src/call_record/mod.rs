@@ -127,6 +127,8 @@ pub async fn apply_event(
         agent_id: row.agent_id.map(|id| id.to_string()),
         user_id: row.user_id.map(|id| id.to_string()),
         report_applied: report_applied || row.report_received_at.is_some(),
+        ended: row.status == "ended",
+        report_missing: row.report_missing,
     })
 }
 

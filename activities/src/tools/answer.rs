@@ -44,6 +44,7 @@ pub(crate) async fn answer(deps: &Activities, input: &ToolInput) -> Result<Speec
         "check_availability" => availability(deps, &ctx, input, false).await,
         "find_next_available" => availability(deps, &ctx, input, true).await,
         "list_appointments" => list(deps, &ctx, input).await,
+        "check_operator_availability" => operator_availability(deps, &ctx).await,
         other => {
             tracing::warn!(tool = %other, "unknown tool called");
             Ok(clarify(ctx.say(
@@ -177,5 +178,30 @@ async fn list(
                 spoken.join("; ")
             )
         }
+    }))
+}
+
+/// check_operator_availability: the same rules escalate_to_human uses.
+async fn operator_availability(
+    deps: &Activities,
+    ctx: &AgentContext,
+) -> Result<Speech, ActivityError> {
+    use crate::call_end::escalation_rules::{CallbackWhy, Route};
+    let (route, _) = crate::call_end::escalation::route_now(deps, ctx).await?;
+    Ok(said(match route {
+        Route::Transfer { .. } => ctx.say(
+            "Yes, a colleague is available now. Shall I connect you?",
+            "Ja, ein Kollege ist gerade erreichbar. Soll ich Sie verbinden?",
+        ),
+        Route::Callback {
+            why: CallbackWhy::AfterHours,
+        } => ctx.say(
+            "Our team isn't available right now, but I can arrange a callback.",
+            "Unser Team ist gerade nicht erreichbar, aber ich kann einen Rückruf veranlassen.",
+        ),
+        Route::Callback { .. } => ctx.say(
+            "I can't connect you to a colleague directly, but I can arrange a callback.",
+            "Ich kann Sie nicht direkt verbinden, aber ich kann einen Rückruf veranlassen.",
+        ),
     }))
 }

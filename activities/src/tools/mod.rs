@@ -6,6 +6,7 @@
 mod answer;
 mod args;
 mod context;
+pub(crate) use context::AgentContext;
 mod effects;
 mod find;
 mod plan;
@@ -97,7 +98,7 @@ impl AppointmentActivitiesImpl {
 }
 
 /// Runs `work` between the fault plan's checks (a no-op outside tests).
-async fn guarded<T>(
+pub(crate) async fn guarded<T>(
     faults: &FaultPlan,
     name: &str,
     work: impl Future<Output = Result<T, ActivityError>>,

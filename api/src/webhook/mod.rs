@@ -3,6 +3,7 @@
 mod assistant;
 mod tool_calls;
 mod tools;
+mod transfer;
 mod vapi;
 
 use crate::state::AppState;

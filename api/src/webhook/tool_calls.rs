@@ -6,7 +6,6 @@
 use crate::state::AppState;
 use crate::vapi::{Envelope, ToolCall, ToolCalls};
 use callsaga_workflows::CallWorkflow;
-use callsaga_workflows::payloads::CallWorkflowInput;
 use callsaga_workflows::tool_payloads::{ToolCallAnswer, ToolCallRequest};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -107,9 +106,7 @@ async fn update(
     let answer = client
         .execute_update_with_start_workflow(
             CallWorkflow::run,
-            CallWorkflowInput {
-                vapi_call_id: vapi_call_id.to_owned(),
-            },
+            state.settings.call_input(vapi_call_id),
             CallWorkflow::tool_call,
             request,
             options,

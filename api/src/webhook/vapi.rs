@@ -118,8 +118,8 @@ async fn dispatch(
         VapiMessage::ToolCalls(calls) => {
             Ok(Json(super::tool_calls::answer(state, parsed, calls).await))
         }
-        VapiMessage::TransferDestinationRequest(_) => Ok(Json(
-            json!({ "error": "Sorry, I can't transfer you right now." }),
-        )),
+        VapiMessage::TransferDestinationRequest(_) => {
+            Ok(Json(super::transfer::answer(state, parsed).await))
+        }
     }
 }

@@ -1,0 +1,104 @@
+//! The end of a call: escalation decisions and outcomes, billing, the watchdog's close.
+//! Bound to `callsaga_workflows::activities::CallEndActivities`.
+
+mod billing;
+mod close;
+pub mod escalation;
+pub mod escalation_rules;
+
+use crate::Activities;
+use crate::email::Email;
+use crate::tools::guarded;
+use callsaga_workflows::activities::markers;
+use callsaga_workflows::payloads::{
+    BillCallInput, BillOutcome, CallSnapshot, CloseCallInput, EscalationSummary,
+    SettleEscalationsInput,
+};
+use callsaga_workflows::tool_payloads::{
+    EscalationDecision, MarkEscalationInput, Planned, ToolInput,
+};
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+pub struct CallEndActivitiesImpl {
+    deps: Activities,
+}
+
+impl CallEndActivitiesImpl {
+    pub fn new(deps: Activities) -> Self {
+        Self { deps }
+    }
+}
+
+#[activities]
+impl CallEndActivitiesImpl {
+    #[activity(definition = markers::OpenEscalation)]
+    pub async fn open_escalation(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Planned<EscalationDecision>, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "escalation.open",
+            escalation::open(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::MarkEscalation)]
+    pub async fn mark_escalation(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: MarkEscalationInput,
+    ) -> Result<(), ActivityError> {
+        escalation::mark(&self.deps, &input).await
+    }
+
+    #[activity(definition = markers::SettleEscalations)]
+    pub async fn settle_escalations(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: SettleEscalationsInput,
+    ) -> Result<EscalationSummary, ActivityError> {
+        let (summary, emails) = escalation::settle(&self.deps, &input).await?;
+        for (key, draft) in emails {
+            let email = Email {
+                to: draft.to,
+                subject: draft.subject,
+                text: draft.text,
+                idempotency_key: key,
+            };
+            self.deps
+                .mailer
+                .send(&self.deps.db, &email)
+                .await
+                .map_err(|e| e.into_activity_error())?;
+        }
+        Ok(summary)
+    }
+
+    #[activity(definition = markers::ChargeCall)]
+    pub async fn charge_call(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: BillCallInput,
+    ) -> Result<BillOutcome, ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "billing.charge",
+            billing::charge(&self.deps, &input),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::CloseWithoutReport)]
+    pub async fn close_without_report(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CloseCallInput,
+    ) -> Result<CallSnapshot, ActivityError> {
+        close::close_without_report(&self.deps, &input).await
+    }
+}
