@@ -93,8 +93,7 @@ impl WorkerHandle {
                         let runtime = Runtime::from_current_tokio(Default::default())?;
                         let db = crate::db::connect(&settings).await?;
                         let mailer = Arc::new(Mailer::new(&settings.email)?);
-                        let activities =
-                            Activities::new(db, mailer, faults, settings.billing.clone());
+                        let activities = Activities::new(db, mailer, faults, settings.billing);
                         let client = connect(&settings.temporal).await?;
                         let options = worker_options(&settings.temporal.task_queue, &activities)?;
                         let worker = Worker::new(&runtime, client, options)?;
