@@ -169,6 +169,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Posts a body and returns the status (for joining many posts at once).
+    pub(crate) async fn post_webhook_owned(&self, body: Vec<u8>) -> u16 {
+        self.post_webhook(&body).await.status().as_u16()
+    }
+
     /// Waits (bounded) for the call's workflow to exist and complete, and returns its result.
     pub(crate) async fn call_result(&self, vapi_call_id: &str) -> CallSnapshot {
         let handle = self.temporal.get_workflow_handle::<CallWorkflow>(
@@ -195,13 +200,21 @@ impl TestApp {
     }
 
     pub(crate) async fn call_row(&self, vapi_call_id: &str) -> callsaga_entity::calls::Model {
+        self.call_row_opt(vapi_call_id)
+            .await
+            .expect("call row exists")
+    }
+
+    pub(crate) async fn call_row_opt(
+        &self,
+        vapi_call_id: &str,
+    ) -> Option<callsaga_entity::calls::Model> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         callsaga_entity::calls::Entity::find()
             .filter(callsaga_entity::calls::Column::VapiCallId.eq(vapi_call_id))
             .one(&self.app.state.db)
             .await
             .expect("query")
-            .expect("call row exists")
     }
 
     pub(crate) async fn shutdown(self) {

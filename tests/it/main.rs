@@ -1,7 +1,9 @@
 //! The one integration-test binary.
 
+mod billing;
 mod calendar;
 mod email;
+mod escalation;
 mod gateway;
 mod helpers;
 mod ledger;

@@ -116,7 +116,7 @@ where
 /// Writes the columns of `new` that differ from `old` (and then `updated_at`); returns the row
 /// as stored and whether anything changed. Columns nobody changed are not written, so a
 /// concurrent ledger movement's balance is never overwritten with a stale one.
-pub(crate) async fn update<A>(
+pub(crate) async fn save_changes<A>(
     db: &impl ConnectionTrait,
     old: ModelOf<A>,
     new: ModelOf<A>,
