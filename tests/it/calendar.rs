@@ -106,8 +106,8 @@ pub(crate) async fn wait_for_port(port: u16, timeout: Duration, log: &Path) {
 // Radicale
 // ---------------------------------------------------------------------------
 
-const USER: &str = "alice";
-const PASSWORD: &str = "s3cret-pw";
+pub(crate) const USER: &str = "alice";
+pub(crate) const PASSWORD: &str = "s3cret-pw";
 
 struct Radicale {
     base: String,
@@ -178,7 +178,7 @@ fn caldav(url: &str, tz: &str) -> CalDavCalendar {
     .expect("caldav config")
 }
 
-async fn fresh_caldav(tz: &str) -> (CalDavCalendar, String) {
+pub(crate) async fn fresh_caldav(tz: &str) -> (CalDavCalendar, String) {
     let url = mkcalendar(&radicale().await.base).await;
     (caldav(&url, tz), url)
 }

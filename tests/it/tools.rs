@@ -467,3 +467,48 @@ async fn two_callers_racing_for_one_slot_book_it_once() {
         app.shutdown().await;
     }
 }
+
+/// The same sagas against a real CalDAV server (Radicale): the event is created, moved and
+/// deleted there, and a failed booking leaves no event behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sagas_against_a_real_caldav_calendar() {
+    use callsaga_activities::calendar::Calendar;
+    use sea_orm::ActiveModelTrait;
+    let mail = mail_dir();
+    let app = app(Engine::Sqlite, &mail).await;
+    let (calendar, url) = crate::calendar::fresh_caldav("Europe/Berlin").await;
+    let agent = callsaga_entity::agents::Entity::find().one(&app.app.state.db).await.unwrap().unwrap();
+    let mut active: callsaga_entity::agents::ActiveModel = agent.into();
+    active.calendar_provider = sea_orm::ActiveValue::Set("caldav".into());
+    active.calendar_config = sea_orm::ActiveValue::Set(Some(json!({
+        "url": url, "username": crate::calendar::USER, "password": crate::calendar::PASSWORD,
+    })));
+    active.update(&app.app.state.db).await.unwrap();
+    let day = future_weekday(4);
+    let (from, to) = (
+        day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+        day.and_hms_opt(23, 59, 0).unwrap().and_utc(),
+    );
+    let events = || async { calendar.busy(from, to).await.expect("busy") };
+
+    let call = new_call_id();
+    let a = call_tool(&app, &call, "book_appointment", booking_args(day, "10:00", "CalDAV")).await;
+    assert!(text(&a).contains("is booked"), "{a}");
+    assert_eq!(events().await.len(), 1, "the event is in the CalDAV calendar");
+
+    // Compensation: the row cannot be recorded → the CalDAV event is deleted again.
+    app.app.faults.fail("appointments.record", Fault::Permanent, 1);
+    let a = call_tool(&app, &call, "book_appointment", booking_args(day, "11:00", "Undo")).await;
+    assert!(a["error"].is_string(), "{a}");
+    assert_eq!(events().await.len(), 1, "the compensated event is gone");
+
+    let a = call_tool(&app, &call, "reschedule_appointment", json!({ "newDate": day.to_string(), "newStartTime": "15:00" })).await;
+    assert!(text(&a).contains("moved"), "{a}");
+    let busy = events().await;
+    assert_eq!(busy[0].start.with_timezone(&chrono_tz::Europe::Berlin).format("%H:%M").to_string(), "15:00");
+
+    let a = call_tool(&app, &call, "cancel_appointment", json!({})).await;
+    assert!(text(&a).contains("cancelled"), "{a}");
+    assert!(events().await.is_empty(), "the event is deleted from CalDAV");
+    app.shutdown().await;
+}
