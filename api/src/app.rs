@@ -34,6 +34,8 @@ pub fn router(state: AppState) -> Router {
             limiter,
             crate::ratelimit::middleware,
         ))
+        .merge(crate::admin::router(&state))
+        .route("/openapi.json", get(crate::admin::openapi::serve))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
@@ -45,11 +47,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "The process is up", body = Object)))]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers and Temporal is reachable.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Database and Temporal reachable", body = Object),
+        (status = 503, description = "A dependency is unavailable", body = crate::admin::error::ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.db.ping().await?;
     state.temporal.get().await.map_err(ApiError::Unavailable)?;

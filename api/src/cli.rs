@@ -37,8 +37,21 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
-    /// Creates the demo tenant the Vapi samples belong to (idempotent).
-    Seed,
+    /// Creates the demo tenant the Vapi samples belong to, or with --file the tenants of a
+    /// YAML file (see tenants.example.yaml). Idempotent.
+    Seed {
+        /// Tenants to create or update (users, agents, phone numbers, escalation configs),
+        /// upserted by email, assistant id and phone-number id.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Replays recorded workflow histories (files, or directories of *.json; SDK or
+    /// `temporal workflow show --output json` format) against the current workflow code, e.g.
+    /// `callsaga replay tests/histories`. Exits non-zero when any history does not replay.
+    Replay {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,7 +95,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Migrate { action } => migrate(settings, action).await,
-        Command::Seed => {
+        Command::Replay { paths } => crate::replay::run(&paths).await,
+        Command::Seed { file: Some(path) } => {
+            let db = crate::db::connect_and_migrate(&settings).await?;
+            let r = crate::seed::from_file(&db, &path).await?;
+            println!(
+                "{}: {} rows created, {} updated, {} unchanged; initial credits granted to {} users",
+                path.display(),
+                r.created,
+                r.updated,
+                r.unchanged,
+                r.credits_granted
+            );
+            Ok(())
+        }
+        Command::Seed { file: None } => {
             let db = crate::db::connect_and_migrate(&settings).await?;
             let t = crate::seed::demo_tenant(&db).await?;
             println!(

@@ -1,6 +1,7 @@
 //! The callsaga service: HTTP API (Vapi webhook gateway), the inbox relay, the Temporal worker
 //! and the `dev` supervisor, composed in [`app::App`].
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod db;
@@ -10,6 +11,7 @@ pub mod inbox;
 pub mod metrics;
 pub mod ratelimit;
 pub mod relay;
+pub mod replay;
 pub mod secret;
 pub mod seed;
 pub mod settings;

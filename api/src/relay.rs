@@ -91,6 +91,9 @@ impl Relay {
             if report.touched() > 0 && report.failed == 0 {
                 continue; // more may be waiting
             }
+            if let Ok(backlog) = inbox::backlog(&self.db).await {
+                metrics::gauge!("callsaga_relay_backlog").set(backlog as f64);
+            }
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(idle) => {}
@@ -156,8 +159,15 @@ impl Relay {
 
         let mut remaining = events.len() - superseded.len();
         for event in events.iter().filter(|e| !superseded.contains(&e.id)) {
-            match self.deliver(event).await {
+            let span = tracing::info_span!(
+                "relay",
+                call.id = %event.vapi_call_id,
+                workflow.id = %callsaga_workflows::call_workflow_id(&event.vapi_call_id),
+                inbox.id = event.id
+            );
+            match tracing::Instrument::instrument(self.deliver(event), span).await {
                 Ok(Delivery::Delivered) => {
+                    metrics::counter!("callsaga_relay_delivered_total").increment(1);
                     inbox::settle(&self.db, &[event.id], inbox::DELIVERED, Utc::now()).await?;
                     report.delivered += 1;
                 }

@@ -2,10 +2,19 @@
 //! `shared/vapi/samples` carry, its phone number, the embedded calendar and an escalation
 //! configuration — so the samples work end to end in `dev`. Idempotent: running it again
 //! changes nothing.
+//!
+//! [`from_file`] (`callsaga seed --file tenants.yaml`) loads tenants from YAML instead, in the
+//! admin API's shapes and with its validation.
 
+pub use crate::admin::tenants::seed::SeedReport;
+
+use anyhow::Context;
 use callsaga_entity::{agents, escalation_configs, phone_numbers, users};
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -117,4 +126,23 @@ pub async fn demo_tenant(db: &impl ConnectionTrait) -> Result<DemoTenant, DbErr>
         agent_id,
         created: true,
     })
+}
+
+/// Creates or updates the tenants of a YAML file (see `tenants.example.yaml`): users by email,
+/// agents by Vapi assistant id, phone numbers by Vapi phone-number id, one escalation config per
+/// agent; `initial_credits` is granted once. Running it again changes nothing.
+pub async fn from_file(
+    db: &DatabaseConnection,
+    path: &std::path::Path,
+) -> anyhow::Result<SeedReport> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    from_yaml(db, &text)
+        .await
+        .with_context(|| format!("{} was not loaded", path.display()))
+}
+
+/// [`from_file`] for a document in memory.
+pub async fn from_yaml(db: &DatabaseConnection, yaml: &str) -> anyhow::Result<SeedReport> {
+    crate::admin::tenants::seed::apply_yaml(db, yaml).await
 }

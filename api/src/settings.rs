@@ -30,6 +30,8 @@ pub struct Settings {
     /// Where confirmation and operator emails go (`file` into `data/mail` by default).
     pub email: callsaga_activities::email::EmailSettings,
     pub dev: DevSettings,
+    /// The admin API (`/admin/v1`).
+    pub admin: AdminSettings,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -97,6 +99,15 @@ pub struct DevSettings {
     pub temporal_ui_port: u16,
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Bearer token of the admin API. None (the default) or empty: the admin API is disabled
+    /// and its routes answer 404.
+    #[serde(default)]
+    pub token: Option<Secret>,
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -131,6 +142,7 @@ fn defaults() -> serde_json::Value {
         "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },
         "email": { "backend": "file", "dir": "data/mail" },
         "dev": { "temporal_port": 7233, "temporal_ui_port": 8233 },
+        "admin": { "token": null },
     })
 }
 

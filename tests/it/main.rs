@@ -1,5 +1,6 @@
 //! The one integration-test binary.
 
+mod admin;
 mod billing;
 mod calendar;
 mod email;

@@ -477,7 +477,11 @@ async fn sagas_against_a_real_caldav_calendar() {
     let mail = mail_dir();
     let app = app(Engine::Sqlite, &mail).await;
     let (calendar, url) = crate::calendar::fresh_caldav("Europe/Berlin").await;
-    let agent = callsaga_entity::agents::Entity::find().one(&app.app.state.db).await.unwrap().unwrap();
+    let agent = callsaga_entity::agents::Entity::find()
+        .one(&app.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
     let mut active: callsaga_entity::agents::ActiveModel = agent.into();
     active.calendar_provider = sea_orm::ActiveValue::Set("caldav".into());
     active.calendar_config = sea_orm::ActiveValue::Set(Some(json!({
@@ -492,23 +496,57 @@ async fn sagas_against_a_real_caldav_calendar() {
     let events = || async { calendar.busy(from, to).await.expect("busy") };
 
     let call = new_call_id();
-    let a = call_tool(&app, &call, "book_appointment", booking_args(day, "10:00", "CalDAV")).await;
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "10:00", "CalDAV"),
+    )
+    .await;
     assert!(text(&a).contains("is booked"), "{a}");
-    assert_eq!(events().await.len(), 1, "the event is in the CalDAV calendar");
+    assert_eq!(
+        events().await.len(),
+        1,
+        "the event is in the CalDAV calendar"
+    );
 
     // Compensation: the row cannot be recorded → the CalDAV event is deleted again.
-    app.app.faults.fail("appointments.record", Fault::Permanent, 1);
-    let a = call_tool(&app, &call, "book_appointment", booking_args(day, "11:00", "Undo")).await;
+    app.app
+        .faults
+        .fail("appointments.record", Fault::Permanent, 1);
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "11:00", "Undo"),
+    )
+    .await;
     assert!(a["error"].is_string(), "{a}");
     assert_eq!(events().await.len(), 1, "the compensated event is gone");
 
-    let a = call_tool(&app, &call, "reschedule_appointment", json!({ "newDate": day.to_string(), "newStartTime": "15:00" })).await;
+    let a = call_tool(
+        &app,
+        &call,
+        "reschedule_appointment",
+        json!({ "newDate": day.to_string(), "newStartTime": "15:00" }),
+    )
+    .await;
     assert!(text(&a).contains("moved"), "{a}");
     let busy = events().await;
-    assert_eq!(busy[0].start.with_timezone(&chrono_tz::Europe::Berlin).format("%H:%M").to_string(), "15:00");
+    assert_eq!(
+        busy[0]
+            .start
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .format("%H:%M")
+            .to_string(),
+        "15:00"
+    );
 
     let a = call_tool(&app, &call, "cancel_appointment", json!({})).await;
     assert!(text(&a).contains("cancelled"), "{a}");
-    assert!(events().await.is_empty(), "the event is deleted from CalDAV");
+    assert!(
+        events().await.is_empty(),
+        "the event is deleted from CalDAV"
+    );
     app.shutdown().await;
 }

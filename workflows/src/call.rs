@@ -35,6 +35,15 @@ pub struct CallWorkflow {
     /// Workflow time at which the call was first seen ended (starts the report watchdog).
     ended_seen_at: Option<SystemTime>,
     billed: bool,
+    /// `<saga>/<activity>` of every compensation that ran (`!` prefix: it failed for good).
+    compensations: Vec<String>,
+}
+
+impl CallWorkflow {
+    pub(crate) fn record_compensation(&mut self, label: String, ok: bool) {
+        self.compensations
+            .push(if ok { label } else { format!("!{label}") });
+    }
 }
 
 /// Patch id of the watchdog and the end-of-call sagas (escalation settling, billing).
@@ -221,7 +230,9 @@ impl CallWorkflow {
                 .to_owned(),
             request: request.clone(),
         };
-        let answer = crate::tools::run(ctx, input).await;
+        let before = ctx.state(|s| s.compensations.len());
+        let mut answer = crate::tools::run(ctx, input).await;
+        answer.compensations = ctx.state(|s| s.compensations[before..].to_vec());
         ctx.state_mut(|s| {
             s.tool_answers
                 .insert(request.tool_call_id.clone(), answer.clone())
@@ -240,6 +251,10 @@ impl CallWorkflow {
             report_applied: self.snapshot.report_applied,
             agent_id: self.snapshot.agent_id.clone(),
             user_id: self.snapshot.user_id.clone(),
+            compensations: self.compensations.clone(),
+            tool_calls_answered: u32::try_from(self.tool_answers.len()).unwrap_or(u32::MAX),
+            report_missing: self.snapshot.report_missing,
+            billed: self.billed,
         }
     }
 }

@@ -69,6 +69,15 @@ pub struct CallState {
     pub report_applied: bool,
     pub agent_id: Option<String>,
     pub user_id: Option<String>,
+    /// Compensations that ran in this call's sagas (`<saga>/<activity>`, `!` = failed).
+    #[serde(default)]
+    pub compensations: Vec<String>,
+    #[serde(default)]
+    pub tool_calls_answered: u32,
+    #[serde(default)]
+    pub report_missing: bool,
+    #[serde(default)]
+    pub billed: bool,
 }
 
 /// Timeouts of a call's watchdog, decided by the starter from its settings.

@@ -89,9 +89,14 @@ impl Saga {
                 "saga **{}** compensating `{label}` because: {reason}",
                 self.name
             ));
-            if let Err(e) = compensation.await {
+            let outcome = compensation.await;
+            if let Err(e) = &outcome {
                 failed.push(format!("{label}: {e}"));
             }
+            // Kept in the workflow state (the `state` query) for ops and metrics.
+            let record = format!("{}/{label}", self.name);
+            self.ctx
+                .state_mut(|s| s.record_compensation(record, outcome.is_ok()));
         }
         failed
     }

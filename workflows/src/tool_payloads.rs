@@ -33,6 +33,9 @@ pub struct ToolCallAnswer {
     pub result: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Compensations the saga ran before answering (for metrics; not spoken).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compensations: Vec<String>,
 }
 
 impl ToolCallAnswer {
@@ -42,6 +45,7 @@ impl ToolCallAnswer {
             name: req.name.clone(),
             result: Some(text.into()),
             error: None,
+            compensations: Vec::new(),
         }
     }
 
@@ -51,6 +55,7 @@ impl ToolCallAnswer {
             name: req.name.clone(),
             result: None,
             error: Some(text.into()),
+            compensations: Vec::new(),
         }
     }
 }

@@ -54,6 +54,7 @@ pub(crate) async fn charge(
         .await
         .map_err(transient)?;
     let corrected = call.report_missing && call.report_received_at.is_some();
+    let first_charge = existing.is_none();
     let (charged_total, entry, crossed) = match existing {
         // Watchdog-billed, and now the report is here: charge or refund the difference.
         Some(first) if corrected => {
@@ -112,6 +113,11 @@ pub(crate) async fn charge(
         None => (0, None, false),
     };
     let status = if billable { "billed" } else { "not_billable" };
+    metrics::counter!("callsaga_calls_billed_total", "status" => status).increment(1);
+    if first_charge && entry.is_some() {
+        metrics::counter!("callsaga_credits_charged_total")
+            .increment(u64::try_from(charged_total).unwrap_or(0));
+    }
     set_billing(deps, &call, status, Some(charged_total)).await?;
     let low_balance_email = if crossed {
         let user = users::Entity::find_by_id(user_id)

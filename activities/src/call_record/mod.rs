@@ -42,6 +42,11 @@ impl CallRecordActivitiesImpl {
 }
 
 /// Applies one inbox event to the call row inside one transaction.
+#[tracing::instrument(
+    name = "activity",
+    skip_all,
+    fields(activity = "call.apply_event", call.id = %input.vapi_call_id, workflow.id = %input.workflow_id, inbox.id = input.inbox_id)
+)]
 pub async fn apply_event(
     deps: &Activities,
     input: &ApplyEventInput,

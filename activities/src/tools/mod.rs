@@ -98,15 +98,24 @@ impl AppointmentActivitiesImpl {
 }
 
 /// Runs `work` between the fault plan's checks (a no-op outside tests).
+#[tracing::instrument(name = "activity", skip_all, fields(activity = %name))]
 pub(crate) async fn guarded<T>(
     faults: &FaultPlan,
     name: &str,
     work: impl Future<Output = Result<T, ActivityError>>,
 ) -> Result<T, ActivityError> {
-    let fault = faults.before(name)?;
-    let out = work.await?;
-    FaultPlan::after(name, fault)?;
-    Ok(out)
+    let started = std::time::Instant::now();
+    let result = async {
+        let fault = faults.before(name)?;
+        let out = work.await?;
+        FaultPlan::after(name, fault)?;
+        Ok(out)
+    }
+    .await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::histogram!("callsaga_activity_seconds", "activity" => name.to_owned(), "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    result
 }
 
 #[activities]

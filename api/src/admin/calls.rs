@@ -15,7 +15,8 @@ use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
-use temporalio_client::{WorkflowQueryError, WorkflowQueryOptions};
+use temporalio_client::WorkflowQueryOptions;
+use temporalio_client::errors::WorkflowQueryError;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -194,7 +195,10 @@ pub(crate) async fn list(
         Order::Desc,
         page::cursor(f.cursor.as_deref())?,
         page::limit(f.limit.as_deref(), 50, 200)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     Ok(Json(CallList {
@@ -216,7 +220,9 @@ pub(crate) async fn detail(
         .filter(calls::Column::VapiCallId.eq(vapi_call_id.as_str()))
         .one(&state.db)
         .await?
-        .ok_or_else(|| AdminError::not_found(format!("no call with vapi_call_id {vapi_call_id:?}")))?;
+        .ok_or_else(|| {
+            AdminError::not_found(format!("no call with vapi_call_id {vapi_call_id:?}"))
+        })?;
     let workflow_id = callsaga_workflows::call_workflow_id(&vapi_call_id);
     let (workflow, workflow_unavailable) = match live_state(&state, &workflow_id).await {
         Ok(v) => (Some(v), None),
@@ -264,7 +270,12 @@ async fn live_state(state: &AppState, workflow_id: &str) -> Result<Value, String
 /// `{ui_url}/namespaces/{namespace}/workflows/{workflow_id}`, path segments escaped.
 fn ui_link(temporal: &TemporalSettings, workflow_id: &str) -> String {
     let base = temporal.ui_url.trim_end_matches('/');
-    let segments = ["namespaces", temporal.namespace.as_str(), "workflows", workflow_id];
+    let segments = [
+        "namespaces",
+        temporal.namespace.as_str(),
+        "workflows",
+        workflow_id,
+    ];
     match url::Url::parse(base) {
         Ok(mut url) if !url.cannot_be_a_base() => {
             if let Ok(mut path) = url.path_segments_mut() {

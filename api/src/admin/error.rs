@@ -81,7 +81,9 @@ impl IntoResponse for AdminError {
         let message = self.to_string();
         let (status, code, field) = match self {
             Self::Api(e) => return e.into_response(),
-            Self::Invalid { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(field)),
+            Self::Invalid { field, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(field))
+            }
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             Self::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

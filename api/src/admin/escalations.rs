@@ -89,11 +89,17 @@ pub(crate) async fn list(
     let page = page::fetch(
         &state.db,
         select,
-        (escalation_logs::Column::CreatedAt, escalation_logs::Column::Id),
+        (
+            escalation_logs::Column::CreatedAt,
+            escalation_logs::Column::Id,
+        ),
         Order::Desc,
         page::cursor(f.cursor.as_deref())?,
         page::limit(f.limit.as_deref(), 50, 200)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     let call_ids: Vec<Uuid> = page.items.iter().map(|e| e.call_id).collect();

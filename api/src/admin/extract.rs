@@ -108,7 +108,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AdminQuery<T> 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(q)| Self(q))
-            .map_err(|e| AdminError::bad_request(format!("invalid query string: {}", e.body_text())))
+            .map_err(|e| {
+                AdminError::bad_request(format!("invalid query string: {}", e.body_text()))
+            })
     }
 }
 
@@ -136,7 +138,9 @@ pub(crate) fn param<T>(
 ) -> Result<Option<T>, AdminError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => parse(s).map(Some).map_err(|m| AdminError::invalid(field, m)),
+        Some(s) => parse(s)
+            .map(Some)
+            .map_err(|m| AdminError::invalid(field, m)),
     }
 }
 
@@ -162,7 +166,9 @@ mod tests {
 
     fn err(body: &str) -> (String, String) {
         match from_slice::<Shape>(body.as_bytes()).expect_err("rejected") {
-            AdminError::Invalid { field, message } => ("invalid".into(), format!("{field}: {message}")),
+            AdminError::Invalid { field, message } => {
+                ("invalid".into(), format!("{field}: {message}"))
+            }
             AdminError::Api(ApiError::BadRequest(m)) => ("bad_request".into(), m),
             other => panic!("{other:?}"),
         }
@@ -187,6 +193,9 @@ mod tests {
     #[test]
     fn values_get_the_prefix() {
         let e = from_value::<Shape>(serde_json::json!({"name": 5}), "users[2]").unwrap_err();
-        assert!(e.to_string().starts_with("users[2].name: invalid type"), "{e}");
+        assert!(
+            e.to_string().starts_with("users[2].name: invalid type"),
+            "{e}"
+        );
     }
 }

@@ -90,7 +90,10 @@ pub(crate) async fn entries(
         Order::Asc,
         page::cursor(q.cursor.as_deref())?,
         page::limit(q.limit.as_deref(), 200, 1000)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     Ok(Json(Ledger {
@@ -144,7 +147,10 @@ pub(crate) async fn top_up(
     if !(1..=MAX_AMOUNT).contains(&input.amount) {
         return Err(AdminError::invalid(
             "amount",
-            format!("must be between 1 and {MAX_AMOUNT} credits, got {}", input.amount),
+            format!(
+                "must be between 1 and {MAX_AMOUNT} credits, got {}",
+                input.amount
+            ),
         ));
     }
     let key = validate::text("idempotency_key", &input.idempotency_key, 200)?;

@@ -30,7 +30,9 @@ impl Cursor {
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let (at, id) = text.split_once('|').ok_or_else(bad)?;
         Ok(Self {
-            at: DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.to_utc(),
+            at: DateTime::parse_from_rfc3339(at)
+                .map_err(|_| bad())?
+                .to_utc(),
             id: Uuid::parse_str(id).map_err(|_| bad())?,
         })
     }

@@ -105,7 +105,8 @@ pub(crate) fn language(field: &str, value: &str) -> Result<String> {
     let primary = parts.next().unwrap_or_default();
     let ok = (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        && parts
+            .all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
     if !ok {
         return invalid(
             field,
@@ -165,7 +166,8 @@ pub(crate) fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<Strin
 /// `caldav` needs `{url, username?, password?, timeout_ms?}` with an http(s) URL.
 pub(crate) fn calendar(provider: &str, config: Option<Value>) -> Result<(String, Option<Value>)> {
     let provider = one_of("calendar_provider", provider, CALENDAR_PROVIDERS)?;
-    let config = object("calendar_config", config)?.filter(|c| c.as_object().is_some_and(|m| !m.is_empty()));
+    let config =
+        object("calendar_config", config)?.filter(|c| c.as_object().is_some_and(|m| !m.is_empty()));
     if provider != "caldav" {
         if config.is_some() {
             return invalid(
@@ -262,15 +264,31 @@ mod tests {
         assert_eq!(e164("n", " +4930123456 ").unwrap(), "+4930123456");
         assert!(e164("n", "+12345678").is_ok());
         assert!(e164("n", "+123456789012345").is_ok());
-        for bad in ["4930123456", "+1234567", "+1234567890123456", "+49 30 123456", "+49a0123456"] {
-            assert!(message(e164("number", bad)).starts_with("number: "), "{bad}");
+        for bad in [
+            "4930123456",
+            "+1234567",
+            "+1234567890123456",
+            "+49 30 123456",
+            "+49a0123456",
+        ] {
+            assert!(
+                message(e164("number", bad)).starts_with("number: "),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn emails_languages_time_zones() {
         assert_eq!(email("e", " Ops@Example.COM ").unwrap(), "ops@example.com");
-        for bad in ["ops", "ops@", "@x.de", "ops@localhost", "a b@x.de", "ops@-x.de"] {
+        for bad in [
+            "ops",
+            "ops@",
+            "@x.de",
+            "ops@localhost",
+            "a b@x.de",
+            "ops@-x.de",
+        ] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
         for good in ["en", "de", "de-DE", "zh-Hant-TW"] {
@@ -285,8 +303,14 @@ mod tests {
 
     #[test]
     fn calendars() {
-        assert_eq!(calendar("embedded", None).unwrap(), ("embedded".into(), None));
-        assert_eq!(calendar("none", Some(json!({}))).unwrap(), ("none".into(), None));
+        assert_eq!(
+            calendar("embedded", None).unwrap(),
+            ("embedded".into(), None)
+        );
+        assert_eq!(
+            calendar("none", Some(json!({}))).unwrap(),
+            ("none".into(), None)
+        );
         assert!(message(calendar("google", None)).starts_with("calendar_provider: "));
         assert!(message(calendar("embedded", Some(json!({"url": "x"})))).contains("empty"));
         assert!(message(calendar("caldav", None)).starts_with("calendar_config: "));
@@ -296,7 +320,13 @@ mod tests {
             message(calendar("caldav", Some(json!({"url": "https://u:p@x/"}))))
                 .contains("credentials")
         );
-        assert!(message(calendar("caldav", Some(json!({"url": "https://x/", "pw": 1})))).contains("pw"));
+        assert!(
+            message(calendar(
+                "caldav",
+                Some(json!({"url": "https://x/", "pw": 1}))
+            ))
+            .contains("pw")
+        );
         let (_, config) = calendar(
             "caldav",
             Some(json!({"url": "https://dav.example.com/cal/", "username": "u", "password": "p"})),
@@ -315,7 +345,12 @@ mod tests {
         assert!(appointment_duration("d", 481).is_err());
         assert_eq!(appointment_duration("d", 30).unwrap(), 30);
         assert!(non_negative("g", -1).is_err());
-        assert!(message(business_hours("business_hours", &json!({"mon": [["17:00", "09:00"]]})))
-            .starts_with("business_hours: "));
+        assert!(
+            message(business_hours(
+                "business_hours",
+                &json!({"mon": [["17:00", "09:00"]]})
+            ))
+            .starts_with("business_hours: ")
+        );
     }
 }

@@ -43,6 +43,7 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::rc::Rc;
 use temporalio_common::protos::temporal::api::history::v1::History;
 
 /// A history that is not valid proto3 JSON of `temporal.api.history.v1.History`.
@@ -257,13 +258,13 @@ impl Shapes {
 // A JSON value, as the generated types ask for it
 
 #[derive(Clone, Copy)]
-struct Node<'a> {
-    value: &'a Value,
-    shapes: &'a Shapes,
+struct Node<'de> {
+    value: &'de Value,
+    shapes: &'de Shapes,
 }
 
-impl<'a> Node<'a> {
-    fn new(value: &'a Value, shapes: &'a Shapes) -> Self {
+impl<'de> Node<'de> {
+    fn new(value: &'de Value, shapes: &'de Shapes) -> Self {
         Self { value, shapes }
     }
 
@@ -280,7 +281,7 @@ impl<'a> Node<'a> {
     }
 
     /// int64/uint64 come as strings in proto3 JSON (and as numbers in the SDK's JSON).
-    fn integer<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             Value::String(s) => {
                 if let Ok(n) = s.parse::<i64>() {
@@ -296,7 +297,7 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn float<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn float<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             Value::String(s) => match s.as_str() {
                 "NaN" => visitor.visit_f64(f64::NAN),
@@ -331,10 +332,10 @@ impl<'a> Node<'a> {
     }
 }
 
-impl<'a> Deserializer<'a> for Node<'a> {
+impl<'de> Deserializer<'de> for Node<'de> {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
@@ -353,7 +354,7 @@ impl<'a> Deserializer<'a> for Node<'a> {
         }
     }
 
-    fn deserialize_i32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         // prost enums are `i32` fields: proto3 JSON names the value.
         if let Value::String(s) = self.value
             && s.parse::<i64>().is_err()
@@ -368,64 +369,64 @@ impl<'a> Deserializer<'a> for Node<'a> {
         self.integer(visitor)
     }
 
-    fn deserialize_i8<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_i16<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_i64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_u8<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_u16<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_u32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_u64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.integer(visitor)
     }
-    fn deserialize_f32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.float(visitor)
     }
-    fn deserialize_f64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.float(visitor)
     }
 
-    fn deserialize_bytes<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             Value::String(s) => visitor.visit_byte_buf(self.base64(s)?),
             _ => self.deserialize_any(visitor),
         }
     }
 
-    fn deserialize_byte_buf<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.deserialize_bytes(visitor)
     }
 
-    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             // A derived `bytes` field is a `Vec<u8>`, which serde reads as a sequence.
-            Value::String(s) => {
-                visitor.visit_seq(SeqDeserializer::<_, Error>::new(self.base64(s)?.into_iter()))
-            }
+            Value::String(s) => visitor.visit_seq(SeqDeserializer::<_, Error>::new(
+                self.base64(s)?.into_iter(),
+            )),
             Value::Array(items) => visitor.visit_seq(Items::new(items, self.shapes)),
             _ => Err(self.unexpected("an array")),
         }
     }
 
-    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             Value::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'a>>(
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         visitor: V,
@@ -433,7 +434,7 @@ impl<'a> Deserializer<'a> for Node<'a> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_struct<V: Visitor<'a>>(
+    fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         fields: &'static [&'static str],
@@ -452,7 +453,7 @@ impl<'a> Deserializer<'a> for Node<'a> {
         visitor.visit_map(Fields::new(members, name, fields, self.shapes))
     }
 
-    fn deserialize_enum<V: Visitor<'a>>(
+    fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
         _variants: &'static [&'static str],
@@ -472,7 +473,7 @@ impl<'a> Deserializer<'a> for Node<'a> {
         }
     }
 
-    fn deserialize_ignored_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_unit()
     }
 
@@ -482,14 +483,14 @@ impl<'a> Deserializer<'a> for Node<'a> {
 }
 
 /// An array's items.
-struct Items<'a> {
-    items: std::iter::Enumerate<std::slice::Iter<'a, Value>>,
+struct Items<'de> {
+    items: std::iter::Enumerate<std::slice::Iter<'de, Value>>,
     len: usize,
-    shapes: &'a Shapes,
+    shapes: &'de Shapes,
 }
 
-impl<'a> Items<'a> {
-    fn new(items: &'a [Value], shapes: &'a Shapes) -> Self {
+impl<'de> Items<'de> {
+    fn new(items: &'de [Value], shapes: &'de Shapes) -> Self {
         Self {
             items: items.iter().enumerate(),
             len: items.len(),
@@ -498,10 +499,10 @@ impl<'a> Items<'a> {
     }
 }
 
-impl<'a> SeqAccess<'a> for Items<'a> {
+impl<'de> SeqAccess<'de> for Items<'de> {
     type Error = Error;
 
-    fn next_element_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<Option<S::Value>> {
+    fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>> {
         match self.items.next() {
             Some((i, value)) => seed
                 .deserialize(Node::new(value, self.shapes))
@@ -518,14 +519,14 @@ impl<'a> SeqAccess<'a> for Items<'a> {
 
 /// An object's members as they are: a proto map field (`map<string, Payloads>`), or an object the
 /// caller reads without a field list.
-struct Entries<'a> {
-    members: serde_json::map::Iter<'a>,
-    value: Option<(&'a str, &'a Value)>,
-    shapes: &'a Shapes,
+struct Entries<'de> {
+    members: serde_json::map::Iter<'de>,
+    value: Option<(&'de str, &'de Value)>,
+    shapes: &'de Shapes,
 }
 
-impl<'a> Entries<'a> {
-    fn new(members: &'a Map<String, Value>, shapes: &'a Shapes) -> Self {
+impl<'de> Entries<'de> {
+    fn new(members: &'de Map<String, Value>, shapes: &'de Shapes) -> Self {
         Self {
             members: members.iter(),
             value: None,
@@ -534,10 +535,10 @@ impl<'a> Entries<'a> {
     }
 }
 
-impl<'a> MapAccess<'a> for Entries<'a> {
+impl<'de> MapAccess<'de> for Entries<'de> {
     type Error = Error;
 
-    fn next_key_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<Option<S::Value>> {
+    fn next_key_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>> {
         match self.members.next() {
             Some((key, value)) => {
                 self.value = Some((key, value));
@@ -547,7 +548,7 @@ impl<'a> MapAccess<'a> for Entries<'a> {
         }
     }
 
-    fn next_value_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<S::Value> {
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value> {
         let (key, value) = self
             .value
             .take()
@@ -558,38 +559,38 @@ impl<'a> MapAccess<'a> for Entries<'a> {
 }
 
 /// A map key: always a string in JSON, also for `map<int64, …>`.
-struct MapKey<'a>(&'a str);
+struct MapKey<'de>(&'de str);
 
-impl<'a> Deserializer<'a> for MapKey<'a> {
+impl<'de> Deserializer<'de> for MapKey<'de> {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_borrowed_str(self.0)
     }
 
-    fn deserialize_i64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.0.parse() {
             Ok(n) => visitor.visit_i64(n),
             Err(_) => self.deserialize_any(visitor),
         }
     }
 
-    fn deserialize_u64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.0.parse() {
             Ok(n) => visitor.visit_u64(n),
             Err(_) => self.deserialize_any(visitor),
         }
     }
 
-    fn deserialize_i32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.deserialize_i64(visitor)
     }
 
-    fn deserialize_u32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.deserialize_u64(visitor)
     }
 
-    fn deserialize_bool<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.0 {
             "true" => visitor.visit_bool(true),
             "false" => visitor.visit_bool(false),
@@ -607,23 +608,23 @@ impl<'a> Deserializer<'a> for MapKey<'a> {
 // Derived structs
 
 /// A derived struct's fields, looked up by their proto3 JSON names.
-struct Fields<'a> {
-    members: &'a Map<String, Value>,
+struct Fields<'de> {
+    members: &'de Map<String, Value>,
     name: &'static str,
     fields: &'static [&'static str],
     next: usize,
     /// Members that are none of the fields: oneof members, or fields this SDK does not know.
-    others: Vec<(&'a str, &'a Value)>,
-    shapes: &'a Shapes,
+    others: Rc<[(&'de str, &'de Value)]>,
+    shapes: &'de Shapes,
     pending: Option<&'static str>,
 }
 
-impl<'a> Fields<'a> {
+impl<'de> Fields<'de> {
     fn new(
-        members: &'a Map<String, Value>,
+        members: &'de Map<String, Value>,
         name: &'static str,
         fields: &'static [&'static str],
-        shapes: &'a Shapes,
+        shapes: &'de Shapes,
     ) -> Self {
         let known: BTreeSet<String> = fields.iter().map(|f| json_name(f)).collect();
         let others = members
@@ -642,7 +643,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn member(&self, field: &str) -> Option<(&'a str, &'a Value)> {
+    fn member(&self, field: &str) -> Option<(&'de str, &'de Value)> {
         let found = match self.members.get_key_value(field) {
             Some(found) => Some(found),
             None => self.members.get_key_value(&json_name(field)),
@@ -653,10 +654,10 @@ impl<'a> Fields<'a> {
     }
 }
 
-impl<'a> MapAccess<'a> for Fields<'a> {
+impl<'de> MapAccess<'de> for Fields<'de> {
     type Error = Error;
 
-    fn next_key_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<Option<S::Value>> {
+    fn next_key_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>> {
         let Some(&field) = self.fields.get(self.next) else {
             return Ok(None);
         };
@@ -666,7 +667,7 @@ impl<'a> MapAccess<'a> for Fields<'a> {
         seed.deserialize(key).map(Some)
     }
 
-    fn next_value_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<S::Value> {
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value> {
         let field = self
             .pending
             .take()
@@ -675,13 +676,12 @@ impl<'a> MapAccess<'a> for Fields<'a> {
             Some((key, value)) => seed
                 .deserialize(Node::new(value, self.shapes))
                 .map_err(|e| e.at(|| Segment::Key(key.to_owned()))),
-            None => seed
-                .deserialize(Absent {
-                    key: (self.name, self.fields, field),
-                    others: &self.others,
-                    shapes: self.shapes,
-                })
-                .map_err(|e| e.at(|| Segment::Key(json_name(field)))),
+            // No path segment: a oneof member names itself.
+            None => seed.deserialize(Absent {
+                key: (self.name, self.fields, field),
+                others: Rc::clone(&self.others),
+                shapes: self.shapes,
+            }),
         }
     }
 
@@ -691,38 +691,41 @@ impl<'a> MapAccess<'a> for Fields<'a> {
 }
 
 /// A field the JSON leaves out: the proto3 default, or — for a oneof — a member of the parent.
-struct Absent<'a> {
+struct Absent<'de> {
     key: FieldKey,
-    others: &'a [(&'a str, &'a Value)],
-    shapes: &'a Shapes,
+    others: Rc<[(&'de str, &'de Value)]>,
+    shapes: &'de Shapes,
 }
 
-impl<'a> Absent<'a> {
+impl<'de> Absent<'de> {
     /// The parent's member that is one of the oneof's `variants`.
-    fn member(&self, variants: &'static [&'static str]) -> Option<Member<'a>> {
+    fn member(&self, variants: &'static [&'static str]) -> Option<Member<'de>> {
         self.others.iter().find_map(|&(key, value)| {
             let name = variant_name(key);
-            variants.iter().find(|v| **v == name).map(|&variant| Member {
-                variant,
-                key,
-                node: Node::new(value, self.shapes),
-            })
+            variants
+                .iter()
+                .find(|v| **v == name)
+                .map(|&variant| Member {
+                    variant,
+                    key,
+                    node: Node::new(value, self.shapes),
+                })
         })
     }
 
     fn no_default(&self, what: &str) -> Error {
-        de::Error::custom(format!("missing {what}"))
+        de::Error::custom(format!("missing {what} for {}.{}", self.key.0, self.key.2))
     }
 }
 
-impl<'a> Deserializer<'a> for Absent<'a> {
+impl<'de> Deserializer<'de> for Absent<'de> {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'a>>(self, _visitor: V) -> Result<V::Value> {
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
         Err(self.no_default("value"))
     }
 
-    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         if self.others.is_empty() {
             return visitor.visit_none();
         }
@@ -739,70 +742,70 @@ impl<'a> Deserializer<'a> for Absent<'a> {
         }
     }
 
-    fn deserialize_bool<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_bool(false)
     }
-    fn deserialize_i8<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_i64(0)
     }
-    fn deserialize_i16<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_i64(0)
     }
-    fn deserialize_i32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_i64(0)
     }
-    fn deserialize_i64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_i64(0)
     }
-    fn deserialize_u8<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_u64(0)
     }
-    fn deserialize_u16<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_u64(0)
     }
-    fn deserialize_u32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_u64(0)
     }
-    fn deserialize_u64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_u64(0)
     }
-    fn deserialize_f32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_f64(0.0)
     }
-    fn deserialize_f64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_f64(0.0)
     }
-    fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_borrowed_str("")
     }
-    fn deserialize_string<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_borrowed_str("")
     }
-    fn deserialize_bytes<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_borrowed_bytes(&[])
     }
-    fn deserialize_byte_buf<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_borrowed_bytes(&[])
     }
-    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_seq(SeqDeserializer::<_, Error>::new(std::iter::empty::<u8>()))
     }
-    fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_map(serde::de::value::MapDeserializer::<_, Error>::new(
             std::iter::empty::<(&str, u8)>(),
         ))
     }
-    fn deserialize_unit<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_unit()
     }
-    fn deserialize_newtype_struct<V: Visitor<'a>>(
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value> {
         visitor.visit_newtype_struct(self)
     }
-    fn deserialize_ignored_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_unit()
     }
 
@@ -813,20 +816,20 @@ impl<'a> Deserializer<'a> for Absent<'a> {
 
 /// Offered to an absent `Option` field of unknown shape whose struct has unplaced members: a
 /// oneof takes its member, anything else is noted as a plain field and the decode starts over.
-struct Probe<'a> {
+struct Probe<'de> {
     key: FieldKey,
-    absent: Absent<'a>,
+    absent: Absent<'de>,
 }
 
-impl<'a> Deserializer<'a> for Probe<'a> {
+impl<'de> Deserializer<'de> for Probe<'de> {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'a>>(self, _visitor: V) -> Result<V::Value> {
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
         self.absent.shapes.learn(self.key, Shape::Plain);
         Err(Error::Retry)
     }
 
-    fn deserialize_enum<V: Visitor<'a>>(
+    fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
         variants: &'static [&'static str],
@@ -849,23 +852,23 @@ impl<'a> Deserializer<'a> for Probe<'a> {
 }
 
 /// A oneof member: the variant it stands for and its JSON value.
-struct Member<'a> {
-    variant: &'a str,
-    key: &'a str,
-    node: Node<'a>,
+struct Member<'de> {
+    variant: &'de str,
+    key: &'de str,
+    node: Node<'de>,
 }
 
 /// A oneof's value when it is known to be one (`Some(member)`).
-struct OneofValue<'a>(Member<'a>);
+struct OneofValue<'de>(Member<'de>);
 
-impl<'a> Deserializer<'a> for OneofValue<'a> {
+impl<'de> Deserializer<'de> for OneofValue<'de> {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'a>>(self, _visitor: V) -> Result<V::Value> {
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
         Err(de::Error::custom("a oneof is read as an enum"))
     }
 
-    fn deserialize_enum<V: Visitor<'a>>(
+    fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
         _variants: &'static [&'static str],
@@ -881,35 +884,35 @@ impl<'a> Deserializer<'a> for OneofValue<'a> {
     }
 }
 
-impl<'a> EnumAccess<'a> for Member<'a> {
+impl<'de> EnumAccess<'de> for Member<'de> {
     type Error = Error;
     type Variant = Self;
 
-    fn variant_seed<S: DeserializeSeed<'a>>(self, seed: S) -> Result<(S::Value, Self)> {
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self)> {
         let variant: StrDeserializer<'_, Error> = self.variant.into_deserializer();
         let value = seed.deserialize(variant)?;
         Ok((value, self))
     }
 }
 
-impl<'a> VariantAccess<'a> for Member<'a> {
+impl<'de> VariantAccess<'de> for Member<'de> {
     type Error = Error;
 
     fn unit_variant(self) -> Result<()> {
         Ok(())
     }
 
-    fn newtype_variant_seed<S: DeserializeSeed<'a>>(self, seed: S) -> Result<S::Value> {
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value> {
         let key = self.key;
         seed.deserialize(self.node)
             .map_err(|e| e.at(|| Segment::Key(key.to_owned())))
     }
 
-    fn tuple_variant<V: Visitor<'a>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
         self.node.deserialize_seq(visitor)
     }
 
-    fn struct_variant<V: Visitor<'a>>(
+    fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         visitor: V,

@@ -73,6 +73,14 @@ async fn run_one(
     };
     match tokio::time::timeout_at(deadline.into(), update(state, call_id, request.clone())).await {
         Ok(Ok(answer)) => {
+            for compensation in &answer.compensations {
+                let (ok, label) = match compensation.strip_prefix('!') {
+                    Some(label) => ("failed", label),
+                    None => ("ok", compensation.as_str()),
+                };
+                let saga = label.split('/').next().unwrap_or("unknown").to_owned();
+                metrics::counter!("callsaga_saga_compensations_total", "saga" => saga, "outcome" => ok).increment(1);
+            }
             metrics::counter!("callsaga_tool_calls_total", "tool" => tool_label(&request.name), "outcome" => if answer.error.is_some() { "error" } else { "ok" }).increment(1);
             answer
         }

@@ -58,6 +58,15 @@ fn metric_type(message: &VapiMessage) -> String {
     }
 }
 
+#[tracing::instrument(
+    name = "webhook",
+    skip_all,
+    fields(
+        call.id = parsed.call_id().unwrap_or("-"),
+        workflow.id = %parsed.call_id().map(callsaga_workflows::call_workflow_id).unwrap_or_default(),
+        message.r#type = parsed.message_type(),
+    )
+)]
 async fn dispatch(
     state: &AppState,
     parsed: &Envelope,

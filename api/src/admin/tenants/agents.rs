@@ -149,8 +149,12 @@ impl AgentInput {
         existing: Option<&agents::Model>,
     ) -> Result<agents::Model, AdminError> {
         let mut config = self.calendar_config;
-        validate::unmask_calendar_config(&mut config, existing.and_then(|e| e.calendar_config.as_ref()));
-        let (calendar_provider, calendar_config) = validate::calendar(&self.calendar_provider, config)?;
+        validate::unmask_calendar_config(
+            &mut config,
+            existing.and_then(|e| e.calendar_config.as_ref()),
+        );
+        let (calendar_provider, calendar_config) =
+            validate::calendar(&self.calendar_provider, config)?;
         let now = Utc::now();
         let m = agents::Model {
             id: existing.map_or_else(Uuid::now_v7, |e| e.id),
@@ -174,7 +178,11 @@ impl AgentInput {
             created_at: existing.map_or(now, |e| e.created_at),
             updated_at: existing.map_or(now, |e| e.updated_at),
         };
-        if users::Entity::find_by_id(m.user_id).one(db).await?.is_none() {
+        if users::Entity::find_by_id(m.user_id)
+            .one(db)
+            .await?
+            .is_none()
+        {
             return Err(AdminError::invalid(
                 "user_id",
                 format!("no user with id {}", m.user_id),
@@ -221,7 +229,11 @@ pub(crate) async fn list(
     if let Some(user_id) = param("user_id", f.user_id.as_deref(), parse_uuid)? {
         select = select.filter(agents::Column::UserId.eq(user_id));
     }
-    if let Some(id) = f.vapi_assistant_id.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(id) = f
+        .vapi_assistant_id
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
         select = select.filter(agents::Column::VapiAssistantId.eq(id.trim()));
     }
     if let Some(active) = param("active", f.active.as_deref(), parse_bool)? {
@@ -234,7 +246,10 @@ pub(crate) async fn list(
         Order::Asc,
         page::cursor(f.cursor.as_deref())?,
         page::limit(f.limit.as_deref(), 100, 500)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     Ok(Json(AgentList {
@@ -270,7 +285,9 @@ pub(crate) async fn read(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<AgentOut>, AdminError> {
-    Ok(Json(find::<agents::Entity>(&state.db, id, "agent").await?.into()))
+    Ok(Json(
+        find::<agents::Entity>(&state.db, id, "agent").await?.into(),
+    ))
 }
 
 /// Changes the fields given (JSON merge patch over `AgentInput`); `{"active": true}`

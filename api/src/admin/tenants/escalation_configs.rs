@@ -134,7 +134,11 @@ impl EscalationConfigInput {
             agent_id: self.agent_id,
             enabled: self.enabled,
             forwarding_numbers: Value::from(forwarding),
-            transfer_mode: validate::one_of("transfer_mode", &self.transfer_mode, validate::TRANSFER_MODES)?,
+            transfer_mode: validate::one_of(
+                "transfer_mode",
+                &self.transfer_mode,
+                validate::TRANSFER_MODES,
+            )?,
             operator_email: self
                 .operator_email
                 .map(|e| validate::email("operator_email", &e))
@@ -154,7 +158,11 @@ impl EscalationConfigInput {
             created_at: existing.map_or(now, |e| e.created_at),
             updated_at: existing.map_or(now, |e| e.updated_at),
         };
-        if agents::Entity::find_by_id(m.agent_id).one(db).await?.is_none() {
+        if agents::Entity::find_by_id(m.agent_id)
+            .one(db)
+            .await?
+            .is_none()
+        {
             return Err(AdminError::invalid(
                 "agent_id",
                 format!("no agent with id {}", m.agent_id),
@@ -206,11 +214,17 @@ pub(crate) async fn list(
     let page = page::fetch(
         &state.db,
         select,
-        (escalation_configs::Column::CreatedAt, escalation_configs::Column::Id),
+        (
+            escalation_configs::Column::CreatedAt,
+            escalation_configs::Column::Id,
+        ),
         Order::Asc,
         page::cursor(f.cursor.as_deref())?,
         page::limit(f.limit.as_deref(), 100, 500)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     Ok(Json(EscalationConfigList {

@@ -45,8 +45,14 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(phone_numbers::list, phone_numbers::create))
         .routes(routes!(phone_numbers::read, phone_numbers::update))
         .routes(routes!(phone_numbers::deactivate))
-        .routes(routes!(escalation_configs::list, escalation_configs::create))
-        .routes(routes!(escalation_configs::read, escalation_configs::update))
+        .routes(routes!(
+            escalation_configs::list,
+            escalation_configs::create
+        ))
+        .routes(routes!(
+            escalation_configs::read,
+            escalation_configs::update
+        ))
         .routes(routes!(escalation_configs::deactivate))
 }
 
@@ -173,7 +179,10 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut doc = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        merge(&mut doc, json!({"a": null, "b": {"c": 5, "d": null}, "e": [2], "f": "x"}));
+        merge(
+            &mut doc,
+            json!({"a": null, "b": {"c": 5, "d": null}, "e": [2], "f": "x"}),
+        );
         assert_eq!(doc, json!({"b": {"c": 5}, "e": [2], "f": "x"}));
     }
 }

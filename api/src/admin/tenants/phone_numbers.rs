@@ -85,7 +85,11 @@ impl PhoneNumberInput {
             created_at: existing.map_or(now, |e| e.created_at),
             updated_at: existing.map_or(now, |e| e.updated_at),
         };
-        if agents::Entity::find_by_id(m.agent_id).one(db).await?.is_none() {
+        if agents::Entity::find_by_id(m.agent_id)
+            .one(db)
+            .await?
+            .is_none()
+        {
             return Err(AdminError::invalid(
                 "agent_id",
                 format!("no agent with id {}", m.agent_id),
@@ -141,7 +145,10 @@ pub(crate) async fn list(
         Order::Asc,
         page::cursor(f.cursor.as_deref())?,
         page::limit(f.limit.as_deref(), 100, 500)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     Ok(Json(PhoneNumberList {

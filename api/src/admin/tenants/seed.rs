@@ -114,7 +114,10 @@ async fn seed_agent(
     report: &mut SeedReport,
 ) -> anyhow::Result<()> {
     let mut agent = object(agent, at)?;
-    let phones = list(agent.remove("phone_numbers"), &format!("{at}.phone_numbers"))?;
+    let phones = list(
+        agent.remove("phone_numbers"),
+        &format!("{at}.phone_numbers"),
+    )?;
     let escalation = agent.remove("escalation").filter(|v| !v.is_null());
     reject_key(&agent, "user_id", at)?;
     agent.insert("user_id".into(), Value::String(user_id.to_string()));

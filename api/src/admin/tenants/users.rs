@@ -104,7 +104,10 @@ impl UserInput {
 
     /// Validates into the row: over `existing` for an update, else a new user with a zero
     /// balance.
-    pub(crate) fn into_model(self, existing: Option<&users::Model>) -> Result<users::Model, AdminError> {
+    pub(crate) fn into_model(
+        self,
+        existing: Option<&users::Model>,
+    ) -> Result<users::Model, AdminError> {
         let now = Utc::now();
         let mut m = existing.cloned().unwrap_or(users::Model {
             id: Uuid::now_v7(),
@@ -125,7 +128,8 @@ impl UserInput {
         m.name = validate::text("name", &self.name, 200)?;
         m.timezone = validate::timezone("timezone", &self.timezone)?;
         m.locale = validate::language("locale", &self.locale)?;
-        m.grace_credits_limit = validate::non_negative("grace_credits_limit", self.grace_credits_limit)?;
+        m.grace_credits_limit =
+            validate::non_negative("grace_credits_limit", self.grace_credits_limit)?;
         m.low_balance_threshold =
             validate::non_negative("low_balance_threshold", self.low_balance_threshold)?;
         m.active = self.active;
@@ -180,7 +184,10 @@ pub(crate) async fn list(
         Order::Asc,
         page::cursor(f.cursor.as_deref())?,
         page::limit(f.limit.as_deref(), 100, 500)?,
-        |m| page::Cursor { at: m.created_at, id: m.id },
+        |m| page::Cursor {
+            at: m.created_at,
+            id: m.id,
+        },
     )
     .await?;
     Ok(Json(UserList {
@@ -216,7 +223,9 @@ pub(crate) async fn read(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<UserOut>, AdminError> {
-    Ok(Json(find::<users::Entity>(&state.db, id, "user").await?.into()))
+    Ok(Json(
+        find::<users::Entity>(&state.db, id, "user").await?.into(),
+    ))
 }
 
 /// Changes the fields given (JSON merge patch over `UserInput`).

@@ -1,0 +1,339 @@
+//! Tool-call latency benchmark (issue 4): p50/p99 of `tool-calls` webhooks answered through the
+//! call workflow, at 1 and 32 concurrent calls, beside the bare Temporal floor measured in the
+//! same run on the same server: update-with-start / update on a workflow whose update handler
+//! runs one local activity that returns at once. Run:
+//! `cargo run --release -p callsaga-tests --bin bench-tools`.
+
+use callsaga_api::devserver::{DevServer, DevServerOptions, default_temporal_bin, free_port};
+use callsaga_api::{App, Components, Settings};
+use chrono::{Datelike, Duration as ChronoDuration, NaiveDate, Utc, Weekday};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use temporalio_client::{
+    Client, WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowUpdateWithStartOptions,
+};
+use temporalio_common::ActivityError;
+use temporalio_macros::{activities, workflow, workflow_methods};
+use temporalio_sdk::activities::ActivityContext;
+use temporalio_sdk::{
+    LocalActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowResult,
+};
+
+/// The floor: one update that runs one local activity.
+#[workflow]
+#[derive(Default)]
+struct FloorWorkflow {
+    done: bool,
+}
+
+#[workflow_methods]
+impl FloorWorkflow {
+    #[run(name = "BenchFloor")]
+    async fn run(ctx: &mut WorkflowContext<Self>, _input: String) -> WorkflowResult<()> {
+        ctx.wait_condition(|s| s.done).await?;
+        Ok(())
+    }
+
+    #[update(name = "ping")]
+    async fn ping(ctx: &mut WorkflowContext<Self>, n: u32) -> u32 {
+        let opts = LocalActivityOptions::builder()
+            .start_to_close_timeout(Duration::from_secs(5))
+            .build();
+        ctx.execute_local_activity(FloorActivities::echo, n, opts)
+            .await
+            .unwrap_or(0)
+    }
+}
+
+struct FloorActivities;
+
+#[activities]
+impl FloorActivities {
+    #[activity(name = "bench.echo")]
+    async fn echo(_ctx: ActivityContext, n: u32) -> Result<u32, ActivityError> {
+        Ok(n)
+    }
+}
+
+fn samples_dir() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        here.join("../../shared/vapi/samples"),
+        here.join("../shared/vapi/samples"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("../shared/vapi/samples")
+}
+
+fn tool_body(
+    template: &Value,
+    call_id: &str,
+    tool_call_id: &str,
+    name: &str,
+    args: Value,
+) -> Vec<u8> {
+    let mut v = template.clone();
+    v["message"]["call"]["id"] = call_id.into();
+    v["message"]["toolCallList"] = json!([{ "id": tool_call_id, "type": "function",
+        "function": { "name": name, "arguments": args.to_string() } }]);
+    v["message"]["toolWithToolCallList"] = json!([]);
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn weekday(n: i64) -> NaiveDate {
+    let mut d = Utc::now().date_naive() + ChronoDuration::days(2 + n);
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        d += ChronoDuration::days(1);
+    }
+    d
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v.get(((v.len().max(1) - 1) as f64 * p).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// One simulated call: `rounds` tool calls in sequence.
+async fn our_call(
+    http: reqwest::Client,
+    url: String,
+    template: Arc<Value>,
+    tool: &'static str,
+    call_no: usize,
+    rounds: usize,
+) -> Vec<Duration> {
+    let call_id = uuid::Uuid::new_v4().to_string();
+    let mut out = Vec::new();
+    for r in 0..rounds {
+        let args = match tool {
+            "book_appointment" => {
+                // A distinct slot for every booking of the run.
+                let slot = call_no * rounds + r;
+                let day = weekday((slot / 16) as i64 * 7);
+                let time = format!(
+                    "{:02}:{}",
+                    9 + (slot % 16) / 2,
+                    if slot % 2 == 0 { "00" } else { "30" }
+                );
+                json!({ "date": day.to_string(), "startTime": time, "customerName": "Bench",
+                        "customerPhone": "+4915112345678" })
+            }
+            _ => json!({ "date": weekday(1).to_string(), "timeOfDay": "morning" }),
+        };
+        let body = tool_body(
+            &template,
+            &call_id,
+            &format!("tc_{}", uuid::Uuid::new_v4().simple()),
+            tool,
+            args,
+        );
+        let started = Instant::now();
+        let resp = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        let answer: Value = resp.json().await.expect("json");
+        out.push(started.elapsed());
+        let entry = &answer["results"][0];
+        assert!(
+            entry["result"].is_string() || entry["error"].is_string(),
+            "{answer}"
+        );
+        if entry["result"]
+            .as_str()
+            .is_some_and(|t| t.contains("confirming"))
+        {
+            eprintln!("warning: a tool call hit the deadline");
+        }
+    }
+    out
+}
+
+async fn floor_call(client: Client, task_queue: String, rounds: usize) -> Vec<Duration> {
+    let id = format!("floor-{}", uuid::Uuid::new_v4().simple());
+    let mut out = Vec::new();
+    for r in 0..rounds {
+        let started = Instant::now();
+        if r == 0 {
+            let opts = WorkflowUpdateWithStartOptions::new(
+                task_queue.clone(),
+                id.clone(),
+                WorkflowIdConflictPolicy::UseExisting,
+            )
+            .build();
+            client
+                .execute_update_with_start_workflow(
+                    FloorWorkflow::run,
+                    String::new(),
+                    FloorWorkflow::ping,
+                    1,
+                    opts,
+                )
+                .await
+                .expect("update-with-start");
+        } else {
+            client
+                .get_workflow_handle::<FloorWorkflow>(id.clone())
+                .execute_update(
+                    FloorWorkflow::ping,
+                    1,
+                    WorkflowExecuteUpdateOptions::default(),
+                )
+                .await
+                .expect("update");
+        }
+        out.push(started.elapsed());
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let rounds: usize = std::env::args()
+        .skip_while(|a| a != "--rounds")
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    let server = DevServer::start(DevServerOptions {
+        temporal_bin: default_temporal_bin()?,
+        port: free_port()?,
+        ui_port: None,
+        db_file: None,
+        die_with_parent: true,
+    })
+    .await?;
+    let dir =
+        std::env::temp_dir().join(format!("callsaga-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let settings = Settings::from_overrides(json!({
+        "database_url": format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
+        "listen": "127.0.0.1:0",
+        "temporal": { "address": server.address },
+        "webhook": { "rate_limit": { "per_second": 0.0, "burst": 0.0 } },
+        "tools": { "deadline_ms": 10000 },
+        "email": { "backend": "file", "dir": dir.join("mail") },
+    }))?;
+    let temporal_settings = settings.temporal.clone();
+    let app = App::start(
+        settings,
+        Components {
+            api: true,
+            worker: true,
+        },
+    )
+    .await?;
+    callsaga_api::seed::demo_tenant(&app.state.db).await?;
+
+    // The floor's worker, on its own thread (Worker::run is not Send).
+    let floor_queue = "bench-floor".to_owned();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let floor_settings = temporal_settings.clone();
+    let queue = floor_queue.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let runtime = Runtime::from_current_tokio(Default::default()).expect("runtime");
+            let client = callsaga_api::temporal::connect(&floor_settings)
+                .await
+                .expect("client");
+            let options = WorkerOptions::new(queue)
+                .register_workflow::<FloorWorkflow>()
+                .expect("register")
+                .register_activities(FloorActivities)
+                .build();
+            let mut worker = Worker::new(&runtime, client, options).expect("worker");
+            let _ = tx.send(());
+            let _ = worker.run().await;
+        });
+    });
+    rx.await?;
+    let client = callsaga_api::temporal::connect(&temporal_settings).await?;
+
+    let template: Arc<Value> = Arc::new(serde_json::from_str(&std::fs::read_to_string(
+        samples_dir().join("book-appointment.json"),
+    )?)?);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let url = format!("{}/webhooks/vapi", app.base_url());
+
+    // Warm-up.
+    our_call(
+        http.clone(),
+        url.clone(),
+        template.clone(),
+        "check_availability",
+        0,
+        2,
+    )
+    .await;
+    floor_call(client.clone(), floor_queue.clone(), 2).await;
+
+    println!(
+        "tool-call latency, ms ({rounds} tool calls per simulated call; floor = update + local activity on the same server)\n"
+    );
+    println!(
+        "{:<20} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
+        "tool", "calls", "n", "p50", "p99", "floor p50", "floor p99", "p99 ×"
+    );
+    let mut offset = 0usize;
+    for concurrency in [1usize, 32] {
+        let mut floor: Vec<Duration> = futures::future::join_all(
+            (0..concurrency).map(|_| floor_call(client.clone(), floor_queue.clone(), rounds)),
+        )
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+        let (f50, f99) = (pct(&mut floor, 0.5), pct(&mut floor, 0.99));
+        for tool in ["check_availability", "book_appointment"] {
+            let mut ours: Vec<Duration> = futures::future::join_all((0..concurrency).map(|i| {
+                our_call(
+                    http.clone(),
+                    url.clone(),
+                    template.clone(),
+                    tool,
+                    offset + i,
+                    rounds,
+                )
+            }))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+            offset += concurrency;
+            let (o50, o99) = (pct(&mut ours, 0.5), pct(&mut ours, 0.99));
+            println!(
+                "{:<20} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8.2}",
+                tool,
+                concurrency,
+                ours.len(),
+                ms(o50),
+                ms(o99),
+                ms(f50),
+                ms(f99),
+                o99.as_secs_f64() / f99.as_secs_f64().max(1e-9)
+            );
+        }
+    }
+    app.shutdown().await?;
+    server.stop().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
