@@ -250,3 +250,23 @@ pub(crate) fn shared_dir() -> PathBuf {
 pub(crate) fn new_call_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// With `CALLSAGA_RECORD_HISTORIES=1`: writes the call workflow's history (SDK JSON) into
+/// tests/histories/<file>, where the replay test picks it up.
+pub(crate) async fn record_history(app: &TestApp, vapi_call_id: &str, file: &str) {
+    if std::env::var("CALLSAGA_RECORD_HISTORIES").as_deref() != Ok("1") {
+        return;
+    }
+    let json = app
+        .temporal
+        .get_workflow_handle::<CallWorkflow>(callsaga_workflows::call_workflow_id(vapi_call_id))
+        .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .expect("history");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("histories")
+        .join(file);
+    std::fs::write(&path, json).expect("write history");
+    eprintln!("recorded {}", path.display());
+}

@@ -4,7 +4,6 @@
 use crate::helpers::{Engine, TestApp, engines, new_call_id, sample, sample_value, spawn_app};
 use callsaga_entity::calls;
 use chrono::{DateTime, Utc};
-use temporalio_client::WorkflowFetchHistoryOptions;
 
 const RINGING: &str = "inbound-ringing.json";
 const IN_PROGRESS: &str = "inbound-in-progress.json";
@@ -90,7 +89,7 @@ async fn lifecycle_through_http_creates_one_workflow_and_a_matching_row() {
         if engine == Engine::Sqlite
             && std::env::var("CALLSAGA_RECORD_HISTORIES").as_deref() == Ok("1")
         {
-            record_history(&app, &call_id, "call-lifecycle.json").await;
+            crate::helpers::record_history(&app, &call_id, "call-lifecycle-v2.json").await;
         }
         app.shutdown().await;
     }
@@ -160,21 +159,4 @@ async fn reordered_and_duplicate_delivery_converge_to_the_same_row() {
         }
         app.shutdown().await;
     }
-}
-
-/// Writes a finished workflow's history (SDK JSON) into tests/histories/.
-async fn record_history(app: &TestApp, call_id: &str, file: &str) {
-    let handle = app
-        .temporal
-        .get_workflow_handle::<callsaga_workflows::CallWorkflow>(format!("call-{call_id}"));
-    let json = handle
-        .fetch_history(WorkflowFetchHistoryOptions::default())
-        .to_json()
-        .await
-        .expect("history");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("histories")
-        .join(file);
-    std::fs::write(&path, json).expect("write history");
-    eprintln!("recorded {}", path.display());
 }

@@ -7,6 +7,7 @@ mod email;
 mod escalation;
 mod gateway;
 mod helpers;
+mod histories;
 mod ledger;
 mod lifecycle;
 mod migrations;

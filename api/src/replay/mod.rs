@@ -15,11 +15,14 @@ pub use proto_json::{ProtoJsonError, history_from_proto_json};
 
 use anyhow::Context;
 use callsaga_workflows::CallWorkflow;
+use futures::FutureExt as _;
 use serde_json::Value;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use temporalio_client::WorkflowHistory;
+use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use temporalio_common::protos::temporal::api::history::v1::History;
 use temporalio_sdk::workflow_replayer::{
     WorkflowReplayError, WorkflowReplayer, WorkflowReplayerOptions,
@@ -86,6 +89,9 @@ pub enum HistoryError {
     Sdk(#[source] serde_json::Error),
     #[error("CLI JSON does not decode: {0}")]
     Cli(#[source] ProtoJsonError),
+    /// The SDK's replay worker panics on these rather than reporting them.
+    #[error("invalid history: {0}")]
+    Invalid(String),
 }
 
 /// Tells the format from the first event and decodes the history.
@@ -112,7 +118,27 @@ pub fn parse_history(bytes: &[u8]) -> Result<RecordedHistory, HistoryError> {
         HistoryFormat::Sdk => serde_json::from_slice(bytes).map_err(HistoryError::Sdk)?,
         HistoryFormat::Cli => history_from_proto_json(&json).map_err(HistoryError::Cli)?,
     };
+    check_sequence(&history)?;
     Ok(RecordedHistory { format, history })
+}
+
+/// A history starts with the workflow's start and numbers its events 1, 2, 3, … without gaps.
+fn check_sequence(history: &History) -> Result<(), HistoryError> {
+    let started = EventType::WorkflowExecutionStarted as i32;
+    if history.events.first().map(|e| e.event_type) != Some(started) {
+        return Err(HistoryError::Invalid(
+            "the first event is not WorkflowExecutionStarted".to_owned(),
+        ));
+    }
+    for (expected, event) in (1..).zip(&history.events) {
+        if event.event_id != expected {
+            return Err(HistoryError::Invalid(format!(
+                "event ids are not contiguous: expected event {expected}, found {}",
+                event.event_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Why one file did not replay.
@@ -125,6 +151,10 @@ pub enum FileError {
     /// The SDK's verdict, e.g. `WorkflowReplayFailure::Nondeterminism`.
     #[error(transparent)]
     Replay(#[from] WorkflowReplayError),
+    /// The SDK's replay worker panicked (it asserts some properties of a history instead of
+    /// reporting them); the panic is caught so the other files still replay.
+    #[error("the replay worker panicked: {0}")]
+    Panic(String),
 }
 
 /// What replaying one file gave.
@@ -160,16 +190,18 @@ impl fmt::Display for FileReport {
 /// Replays one history file.
 pub async fn replay_file(replayer: &WorkflowReplayer, path: &Path) -> FileReport {
     let started = Instant::now();
-    let outcome = async {
+    let outcome: Result<Replayed, FileError> = async {
         let bytes = std::fs::read(path)?;
         let recorded = parse_history(&bytes)?;
         let replayed = Replayed {
             format: recorded.format,
             events: recorded.events(),
         };
-        replayer
-            .replay_workflow(recorded.into_workflow_history())
-            .await?;
+        let replay = replayer.replay_workflow(recorded.into_workflow_history());
+        match AssertUnwindSafe(replay).catch_unwind().await {
+            Ok(result) => result?,
+            Err(panic) => return Err(FileError::Panic(panic_message(panic.as_ref()))),
+        }
         Ok(replayed)
     }
     .await;
@@ -177,6 +209,14 @@ pub async fn replay_file(replayer: &WorkflowReplayer, path: &Path) -> FileReport
         path: path.to_owned(),
         outcome,
         elapsed: started.elapsed(),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_owned(),
+        (_, Some(s)) => s.clone(),
+        _ => "(no message)".to_owned(),
     }
 }
 

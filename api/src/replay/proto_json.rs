@@ -411,9 +411,10 @@ impl<'de> Deserializer<'de> for Node<'de> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             // A derived `bytes` field is a `Vec<u8>`, which serde reads as a sequence.
-            Value::String(s) => visitor.visit_seq(SeqDeserializer::<_, Error>::new(
-                self.base64(s)?.into_iter(),
-            )),
+            Value::String(s) => match self.base64(s) {
+                Ok(bytes) => visitor.visit_seq(SeqDeserializer::<_, Error>::new(bytes.into_iter())),
+                Err(_) => Err(self.unexpected("an array")),
+            },
             Value::Array(items) => visitor.visit_seq(Items::new(items, self.shapes)),
             _ => Err(self.unexpected("an array")),
         }

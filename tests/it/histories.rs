@@ -1,0 +1,145 @@
+//! The important branches of the call workflow, run end to end. With
+//! `CALLSAGA_RECORD_HISTORIES=1` each run's history is written to tests/histories/, where
+//! `replay::recorded_histories_replay_cleanly` replays it against every later change.
+
+use crate::helpers::{
+    Engine, TestApp, new_call_id, record_history, sample, sample_value, spawn_app_with,
+};
+use crate::tools::{call_tool, future_weekday};
+use callsaga_activities::faults::Fault;
+use callsaga_entity::{escalation_configs, users};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+async fn end_with(app: &TestApp, call: &str, reason: &str) {
+    let mut report = sample_value("customer-ended-call.json");
+    report["message"]["call"]["id"] = call.into();
+    report["message"]["endedReason"] = reason.into();
+    app.post_webhook(&serde_json::to_vec(&report).unwrap())
+        .await;
+    app.call_result(call).await;
+}
+
+fn booking(day: chrono::NaiveDate, time: &str) -> Value {
+    json!({ "date": day.to_string(), "startTime": time, "customerName": "History",
+            "customerPhone": "+4915112345678", "customerEmail": "h@example.de" })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_important_branch_runs_and_can_be_recorded() {
+    let mail = std::env::temp_dir()
+        .join("callsaga-tests")
+        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    let app = spawn_app_with(
+        Engine::Sqlite,
+        json!({
+            "email": { "backend": "file", "dir": mail },
+            "calls": { "report_timeout_secs": 1, "max_call_secs": 600, "late_report_window_secs": 1 },
+        }),
+    )
+    .await;
+    let day = future_weekday(5);
+
+    // Booking success.
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    let a = call_tool(&app, &call, "book_appointment", booking(day, "09:00")).await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("booked"),
+        "{a}"
+    );
+    end_with(&app, &call, "customer-ended-call").await;
+    record_history(&app, &call, "booking-success.json").await;
+
+    // Booking compensated (the appointment row cannot be recorded).
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    app.app
+        .faults
+        .fail("appointments.record", Fault::Permanent, 1);
+    let a = call_tool(&app, &call, "book_appointment", booking(day, "10:00")).await;
+    assert!(a["error"].is_string(), "{a}");
+    end_with(&app, &call, "customer-ended-call").await;
+    record_history(&app, &call, "booking-compensated.json").await;
+
+    // Reschedule.
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    let mut args = booking(day, "11:00");
+    args["customerPhone"] = "+4917099887766".into();
+    call_tool(&app, &call, "book_appointment", args).await;
+    let a = call_tool(&app, &call, "reschedule_appointment", json!({ "newDate": day.to_string(), "newStartTime": "14:00", "customerPhone": "+4917099887766" })).await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("moved"),
+        "{a}"
+    );
+    end_with(&app, &call, "customer-ended-call").await;
+    record_history(&app, &call, "reschedule.json").await;
+
+    // Escalation: transfer that connects, and one that fails.
+    let cfg = escalation_configs::Entity::find()
+        .one(&app.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: escalation_configs::ActiveModel = cfg.into();
+    let all_day = json!([["00:00", "24:00"]]);
+    active.business_hours = Set(Some(
+        json!({ "mon": all_day, "tue": all_day, "wed": all_day,
+        "thu": all_day, "fri": all_day, "sat": all_day, "sun": all_day }),
+    ));
+    active.update(&app.app.state.db).await.unwrap();
+    for (reason, file) in [
+        ("assistant-forwarded-call", "escalation-transfer.json"),
+        (
+            "call.in-progress.error-transfer-failed",
+            "escalation-failed.json",
+        ),
+    ] {
+        let call = new_call_id();
+        app.post_webhook(&sample("inbound-in-progress.json", &call))
+            .await;
+        call_tool(
+            &app,
+            &call,
+            "escalate_to_human",
+            json!({ "reason": "complaint", "urgency": "high" }),
+        )
+        .await;
+        end_with(&app, &call, reason).await;
+        record_history(&app, &call, file).await;
+    }
+
+    // Billing with grace credits.
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(callsaga_api::seed::DEMO_USER_EMAIL))
+        .one(&app.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: users::ActiveModel = user.into();
+    active.credit_balance = Set(5);
+    active.update(&app.app.state.db).await.unwrap();
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    end_with(&app, &call, "customer-ended-call").await;
+    assert_eq!(
+        app.call_row(&call).await.billing_status.as_deref(),
+        Some("billed")
+    );
+    record_history(&app, &call, "billing-grace.json").await;
+
+    // Watchdog: ended, no report in time.
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    app.post_webhook(&sample("inbound-ended.json", &call)).await;
+    let result = app.call_result(&call).await;
+    assert!(result.report_missing);
+    record_history(&app, &call, "watchdog-closed.json").await;
+    app.shutdown().await;
+}
