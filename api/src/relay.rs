@@ -154,8 +154,9 @@ impl Relay {
             return Ok(report);
         }
         let superseded = self.superseded_conversation_updates(&events);
-        inbox::settle(&self.db, &superseded, inbox::COALESCED, now).await?;
+        self.settle(&superseded, inbox::COALESCED).await?;
         report.coalesced = superseded.len();
+        let mut delivered = Vec::new();
 
         let mut remaining = events.len() - superseded.len();
         for event in events.iter().filter(|e| !superseded.contains(&e.id)) {
@@ -168,7 +169,9 @@ impl Relay {
             match tracing::Instrument::instrument(self.deliver(event), span).await {
                 Ok(Delivery::Delivered) => {
                     metrics::counter!("callsaga_relay_delivered_total").increment(1);
-                    inbox::settle(&self.db, &[event.id], inbox::DELIVERED, Utc::now()).await?;
+                    // Settled in one write below; a crash before it re-delivers, and the
+                    // workflow ignores inbox ids it has seen.
+                    delivered.push(event.id);
                     report.delivered += 1;
                 }
                 Ok(Delivery::WorkflowClosed) => {
@@ -178,7 +181,7 @@ impl Relay {
                         message.r#type = %event.message_type,
                         "event arrived after the call workflow completed; recorded as late"
                     );
-                    inbox::settle(&self.db, &[event.id], inbox::LATE, Utc::now()).await?;
+                    self.settle(&[event.id], inbox::LATE).await?;
                     report.late += 1;
                 }
                 Err(e) => {
@@ -193,6 +196,7 @@ impl Relay {
                     );
                     let next = Utc::now()
                         + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::zero());
+                    self.settle(&delivered, inbox::DELIVERED).await?;
                     inbox::retry_later(&self.db, event, &format!("{e:#}"), next).await?;
                     report.failed += 1;
                     report.held_back = remaining - 1;
@@ -201,7 +205,15 @@ impl Relay {
             }
             remaining -= 1;
         }
+        self.settle(&delivered, inbox::DELIVERED).await?;
         Ok(report)
+    }
+
+    async fn settle(&self, ids: &[i64], status: &str) -> Result<(), sea_orm::DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        inbox::settle(&self.db, ids, status, Utc::now()).await
     }
 
     /// Each conversation-update carries the whole conversation so far, and they arrive every

@@ -122,7 +122,7 @@ async fn our_call(
                 let time = format!(
                     "{:02}:{}",
                     9 + (slot % 16) / 2,
-                    if slot % 2 == 0 { "00" } else { "30" }
+                    if slot.is_multiple_of(2) { "00" } else { "30" }
                 );
                 json!({ "date": day.to_string(), "startTime": time, "customerName": "Bench",
                         "customerPhone": "+4915112345678" })

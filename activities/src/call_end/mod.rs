@@ -42,7 +42,7 @@ impl CallEndActivitiesImpl {
         guarded(
             &self.deps.faults,
             "escalation.open",
-            escalation::open(&self.deps, &input),
+            Box::pin(escalation::open(&self.deps, &input)),
         )
         .await
     }
@@ -88,7 +88,7 @@ impl CallEndActivitiesImpl {
         guarded(
             &self.deps.faults,
             "billing.charge",
-            billing::charge(&self.deps, &input),
+            Box::pin(billing::charge(&self.deps, &input)),
         )
         .await
     }
