@@ -29,7 +29,7 @@ pub struct DevServer {
 /// The project-local CLI installed by `temporal/install.sh`, found from the working directory
 /// or any parent (tests run in `tests/`).
 pub fn default_temporal_bin() -> anyhow::Result<PathBuf> {
-    if let Ok(p) = std::env::var("CALLSAGA_TEMPORAL_BIN") {
+    if let Ok(p) = std::env::var("CALLSAGA_DEV__TEMPORAL_BIN") {
         return Ok(PathBuf::from(p));
     }
     let mut dir = std::env::current_dir()?;
@@ -40,7 +40,7 @@ pub fn default_temporal_bin() -> anyhow::Result<PathBuf> {
         }
         if !dir.pop() {
             anyhow::bail!(
-                "Temporal CLI not found: run temporal/install.sh (or set CALLSAGA_TEMPORAL_BIN)"
+                "Temporal CLI not found: run temporal/install.sh (or set CALLSAGA_DEV__TEMPORAL_BIN)"
             );
         }
     }
