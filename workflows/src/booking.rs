@@ -7,7 +7,7 @@ use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
 use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
-    CancelAppointmentInput, CreateEventInput, DeleteEventInput, Planned, RecordAppointmentInput,
+    CancelAppointmentInput, CreateEventInput, DeleteEventInput, RecordAppointmentInput,
     SendEmailInput, ToolCallAnswer, ToolInput,
 };
 use temporalio_sdk::WorkflowContext;
@@ -15,20 +15,12 @@ use temporalio_sdk::WorkflowContext;
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     let req = input.request.clone();
     let mut saga = Saga::new(ctx, "book_appointment");
-    let plan = match saga
+    let planned = saga
         .step(ToolPlanningActivities::plan_booking, input.clone())
-        .await
-    {
-        Ok(Planned::Go(plan)) => plan,
-        Ok(Planned::Say {
-            text,
-            is_error: false,
-        }) => return ToolCallAnswer::result(&req, text),
-        Ok(Planned::Say {
-            text,
-            is_error: true,
-        }) => return ToolCallAnswer::error(&req, text),
-        Err(e) => return crate::tools::failed(&req, &e),
+        .await;
+    let plan = match crate::tools::go_or_answer(&req, planned) {
+        Ok(plan) => plan,
+        Err(answer) => return answer,
     };
 
     let delete_event = DeleteEventInput {

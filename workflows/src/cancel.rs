@@ -6,27 +6,19 @@ use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
 use crate::saga::Saga;
 use crate::tool_payloads::{
-    CancelAppointmentInput, DeleteEventInput, Planned, SendEmailInput, ToolCallAnswer, ToolInput,
+    CancelAppointmentInput, DeleteEventInput, SendEmailInput, ToolCallAnswer, ToolInput,
 };
 use temporalio_sdk::WorkflowContext;
 
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     let req = input.request.clone();
     let saga = Saga::new(ctx, "cancel_appointment");
-    let plan = match saga
+    let planned = saga
         .step(ToolPlanningActivities::plan_cancel, input.clone())
-        .await
-    {
-        Ok(Planned::Go(plan)) => plan,
-        Ok(Planned::Say {
-            text,
-            is_error: false,
-        }) => return ToolCallAnswer::result(&req, text),
-        Ok(Planned::Say {
-            text,
-            is_error: true,
-        }) => return ToolCallAnswer::error(&req, text),
-        Err(e) => return crate::tools::failed(&req, &e),
+        .await;
+    let plan = match crate::tools::go_or_answer(&req, planned) {
+        Ok(plan) => plan,
+        Err(answer) => return answer,
     };
     let cancelled = saga
         .step(

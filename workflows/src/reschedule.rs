@@ -6,27 +6,19 @@ use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
 use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
-    MoveEventInput, Planned, SendEmailInput, SetAppointmentTimeInput, ToolCallAnswer, ToolInput,
+    MoveEventInput, SendEmailInput, SetAppointmentTimeInput, ToolCallAnswer, ToolInput,
 };
 use temporalio_sdk::WorkflowContext;
 
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     let req = input.request.clone();
     let mut saga = Saga::new(ctx, "reschedule_appointment");
-    let plan = match saga
+    let planned = saga
         .step(ToolPlanningActivities::plan_reschedule, input.clone())
-        .await
-    {
-        Ok(Planned::Go(plan)) => plan,
-        Ok(Planned::Say {
-            text,
-            is_error: false,
-        }) => return ToolCallAnswer::result(&req, text),
-        Ok(Planned::Say {
-            text,
-            is_error: true,
-        }) => return ToolCallAnswer::error(&req, text),
-        Err(e) => return crate::tools::failed(&req, &e),
+        .await;
+    let plan = match crate::tools::go_or_answer(&req, planned) {
+        Ok(plan) => plan,
+        Err(answer) => return answer,
     };
 
     if let Some(event_id) = &plan.event_id {

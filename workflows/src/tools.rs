@@ -3,7 +3,7 @@
 
 use crate::CallWorkflow;
 use crate::activities::ToolPlanningActivities;
-use crate::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
+use crate::tool_payloads::{Planned, ToolCallAnswer, ToolCallRequest, ToolInput};
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::{ActivityExecutionError, LocalActivityOptions, WorkflowContext};
@@ -47,4 +47,24 @@ async fn answer(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCa
 
 pub(crate) fn failed(req: &ToolCallRequest, _err: &ActivityExecutionError) -> ToolCallAnswer {
     ToolCallAnswer::error(req, FAILED)
+}
+
+/// The planned value of a planning step, or the answer to give instead (what the plan says,
+/// or the failure).
+pub(crate) fn go_or_answer<T>(
+    req: &ToolCallRequest,
+    planned: Result<Planned<T>, ActivityExecutionError>,
+) -> Result<T, ToolCallAnswer> {
+    match planned {
+        Ok(Planned::Go(plan)) => Ok(plan),
+        Ok(Planned::Say {
+            text,
+            is_error: false,
+        }) => Err(ToolCallAnswer::result(req, text)),
+        Ok(Planned::Say {
+            text,
+            is_error: true,
+        }) => Err(ToolCallAnswer::error(req, text)),
+        Err(e) => Err(failed(req, &e)),
+    }
 }
