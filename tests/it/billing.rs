@@ -42,7 +42,7 @@ async fn entries(app: &TestApp) -> Vec<credit_ledger::Model> {
         .unwrap()
 }
 
-async fn invariant(app: &TestApp, start: i64) {
+pub(crate) async fn invariant(app: &TestApp, start: i64) {
     let user = demo_user(app).await;
     ledger::balance_invariant(&app.app.state.db, user.id, start)
         .await

@@ -127,6 +127,7 @@ async fn warm_transfer_is_answered_and_closes_completed() {
         .await
         .unwrap();
     assert!(events.iter().any(|e| e.kind == "escalation.closed"));
+    crate::billing::invariant(&app, callsaga_api::seed::DEMO_CREDITS).await;
     app.shutdown().await;
 }
 
@@ -154,6 +155,7 @@ async fn after_hours_becomes_a_callback_request_with_an_operator_email() {
     assert!(dest["error"].is_string(), "{dest}");
     end_call(&app, &call, "customer-ended-call").await;
     assert_eq!(logs(&app).await[0].status, "CALLBACK_REQUESTED", "terminal");
+    crate::billing::invariant(&app, callsaga_api::seed::DEMO_CREDITS).await;
     app.shutdown().await;
 }
 
@@ -198,6 +200,7 @@ async fn failed_or_busy_transfers_fail_the_log_and_request_a_callback() {
         callbacks, 3,
         "each failed transfer asks the operator to call back"
     );
+    crate::billing::invariant(&app, callsaga_api::seed::DEMO_CREDITS).await;
     app.shutdown().await;
 }
 
@@ -223,5 +226,6 @@ async fn an_escalation_left_pending_is_closed_when_the_call_ends() {
             log.status
         );
     }
+    crate::billing::invariant(&app, callsaga_api::seed::DEMO_CREDITS).await;
     app.shutdown().await;
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary.
 
+mod activity_env;
 mod admin;
 mod billing;
 mod calendar;
