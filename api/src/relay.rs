@@ -264,6 +264,7 @@ impl Relay {
         let options = WorkflowStartOptions::new(self.client.task_queue(), workflow_id)
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .static_summary(call_summary(&event.vapi_call_id))
             .build();
         let result = client
             .signal_with_start_workflow(
@@ -291,4 +292,9 @@ impl Relay {
 enum Delivery {
     Delivered,
     WorkflowClosed,
+}
+
+/// The one-line summary the Temporal UI shows for a call workflow.
+pub(crate) fn call_summary(vapi_call_id: &str) -> String {
+    format!("Vapi call {vapi_call_id}: status, tool-call sagas, escalation, billing")
 }

@@ -61,7 +61,12 @@ async fn temporal_outage_loses_no_event() {
     }
     // The background relay and this drain share the work; together they leave nothing.
     app.app.state.relay.drain().await.unwrap();
-    assert_eq!(callsaga_api::inbox::backlog(&app.app.state.db).await.unwrap(), 0);
+    assert_eq!(
+        callsaga_api::inbox::backlog(&app.app.state.db)
+            .await
+            .unwrap(),
+        0
+    );
 
     server.stop().await.unwrap();
     // During the outage: the rest of those calls, and five whole new calls.

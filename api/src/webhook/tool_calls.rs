@@ -109,6 +109,7 @@ async fn update(
         WorkflowIdConflictPolicy::UseExisting,
     )
     .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+    .static_summary(crate::relay::call_summary(vapi_call_id))
     .update_id(request.tool_call_id.clone())
     .build();
     let answer = client
