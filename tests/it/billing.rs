@@ -3,7 +3,9 @@
 //! once per crossing; unbillable calls; the watchdog and its late-report correction. The ledger
 //! invariant is checked at the end of every test.
 
-use crate::helpers::{Engine, TestApp, engines, new_call_id, sample, sample_value, spawn_app_with};
+use crate::helpers::{
+    Engine, TestApp, engines, mails, new_call_id, sample, sample_value, spawn_app_with,
+};
 use callsaga_activities::faults::Fault;
 use callsaga_activities::ledger;
 use callsaga_api::seed::DEMO_CREDITS;
@@ -16,9 +18,7 @@ use std::time::Duration;
 const SAMPLE_CHARGE: i64 = 20;
 
 async fn app_with(engine: Engine, extra: Value) -> (TestApp, std::path::PathBuf) {
-    let mail = std::env::temp_dir()
-        .join("callsaga-tests")
-        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    let mail = crate::helpers::mail_dir();
     let mut overrides = json!({ "email": { "backend": "file", "dir": mail } });
     if let (Value::Object(o), Value::Object(e)) = (&mut overrides, extra) {
         o.extend(e);
@@ -58,16 +58,6 @@ async fn full_call(app: &TestApp, call_id: &str) {
         assert_eq!(app.post_webhook(&sample(name, call_id)).await.status(), 200);
     }
     app.call_result(call_id).await;
-}
-
-fn mails(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(Result::ok)
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

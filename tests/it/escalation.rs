@@ -2,16 +2,14 @@
 //! answered to transfer-destination-request), callback after hours, transfer failed, operator
 //! busy; every log ends terminal when the call ends.
 
-use crate::helpers::{Engine, TestApp, new_call_id, sample, sample_value, spawn_app_with};
+use crate::helpers::{Engine, TestApp, mails, new_call_id, sample, sample_value, spawn_app_with};
 use crate::tools::call_tool;
 use callsaga_entity::{escalation_configs, escalation_logs, event_log};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 
 async fn app_with_hours(hours: Value) -> (TestApp, std::path::PathBuf) {
-    let mail = std::env::temp_dir()
-        .join("callsaga-tests")
-        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    let mail = crate::helpers::mail_dir();
     let app = spawn_app_with(
         Engine::Sqlite,
         json!({ "email": { "backend": "file", "dir": mail } }),
@@ -47,16 +45,6 @@ async fn logs(app: &TestApp) -> Vec<escalation_logs::Model> {
         .all(&app.app.state.db)
         .await
         .unwrap()
-}
-
-fn mails(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(Result::ok)
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Ends the call with a report whose endedReason is `reason`.

@@ -270,3 +270,21 @@ pub(crate) async fn record_history(app: &TestApp, vapi_call_id: &str, file: &str
     std::fs::write(&path, json).expect("write history");
     eprintln!("recorded {}", path.display());
 }
+
+/// A fresh folder for the `file` email backend of one test.
+pub(crate) fn mail_dir() -> PathBuf {
+    std::env::temp_dir()
+        .join("callsaga-tests")
+        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Every message the `file` email backend wrote into `dir`.
+pub(crate) fn mails(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}

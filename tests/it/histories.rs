@@ -27,9 +27,7 @@ fn booking(day: chrono::NaiveDate, time: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_important_branch_runs_and_can_be_recorded() {
-    let mail = std::env::temp_dir()
-        .join("callsaga-tests")
-        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    let mail = crate::helpers::mail_dir();
     let app = spawn_app_with(
         Engine::Sqlite,
         json!({

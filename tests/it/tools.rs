@@ -1,7 +1,9 @@
 //! Tool calls through the HTTP endpoint: every tool, every saga's compensation path (failure
 //! forced at each step), duplicates, the deadline, and two callers racing for one slot (issue 4).
 
-use crate::helpers::{Engine, TestApp, engines, new_call_id, sample_value, spawn_app_with};
+use crate::helpers::{
+    Engine, TestApp, engines, mail_dir, mails, new_call_id, sample_value, spawn_app_with,
+};
 use callsaga_activities::faults::Fault;
 use callsaga_entity::appointments;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
@@ -60,12 +62,6 @@ pub(crate) async fn call_tool_id(
     results[0].clone()
 }
 
-fn mail_dir() -> std::path::PathBuf {
-    std::env::temp_dir()
-        .join("callsaga-tests")
-        .join(format!("mail-{}", uuid::Uuid::new_v4().simple()))
-}
-
 async fn app(engine: Engine, mail: &std::path::Path) -> TestApp {
     spawn_app_with(
         engine,
@@ -88,16 +84,6 @@ async fn booked(app: &TestApp) -> Vec<appointments::Model> {
         .all(&app.app.state.db)
         .await
         .unwrap()
-}
-
-fn mails(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(Result::ok)
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn text(answer: &Value) -> &str {
