@@ -156,56 +156,54 @@ impl Relay {
         let superseded = self.superseded_conversation_updates(&events);
         self.settle(&superseded, inbox::COALESCED).await?;
         report.coalesced = superseded.len();
-        let mut delivered = Vec::new();
-
-        let mut remaining = events.len() - superseded.len();
-        for event in events.iter().filter(|e| !superseded.contains(&e.id)) {
-            let span = tracing::info_span!(
-                "relay",
-                call.id = %event.vapi_call_id,
-                workflow.id = %callsaga_workflows::call_workflow_id(&event.vapi_call_id),
-                inbox.id = event.id
-            );
-            match tracing::Instrument::instrument(self.deliver(event), span).await {
-                Ok(Delivery::Delivered) => {
-                    metrics::counter!("callsaga_relay_delivered_total").increment(1);
-                    // Settled in one write below; a crash before it re-delivers, and the
-                    // workflow ignores inbox ids it has seen.
-                    delivered.push(event.id);
-                    report.delivered += 1;
-                }
-                Ok(Delivery::WorkflowClosed) => {
-                    tracing::info!(
-                        call.id = %event.vapi_call_id,
-                        inbox.id = event.id,
-                        message.r#type = %event.message_type,
-                        "event arrived after the call workflow completed; recorded as late"
-                    );
-                    self.settle(&[event.id], inbox::LATE).await?;
-                    report.late += 1;
-                }
-                Err(e) => {
-                    let backoff = self.backoff(event.attempts);
-                    tracing::warn!(
-                        call.id = %event.vapi_call_id,
-                        inbox.id = event.id,
-                        attempts = event.attempts + 1,
-                        retry_in_ms = backoff.as_millis() as u64,
-                        error = %format!("{e:#}"),
-                        "relay delivery failed; will retry"
-                    );
-                    let next = Utc::now()
-                        + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::zero());
-                    self.settle(&delivered, inbox::DELIVERED).await?;
-                    inbox::retry_later(&self.db, event, &format!("{e:#}"), next).await?;
-                    report.failed += 1;
-                    report.held_back = remaining - 1;
-                    return Ok(report);
-                }
+        let batch: Vec<&PendingEvent> = events
+            .iter()
+            .filter(|e| !superseded.contains(&e.id))
+            .collect();
+        let Some(first) = batch.first() else {
+            return Ok(report);
+        };
+        let ids: Vec<i64> = batch.iter().map(|e| e.id).collect();
+        let span = tracing::info_span!(
+            "relay",
+            call.id = %first.vapi_call_id,
+            workflow.id = %callsaga_workflows::call_workflow_id(&first.vapi_call_id),
+            events = batch.len()
+        );
+        // The call's pending events go in order, in one signal: one Temporal round trip (and
+        // one workflow task) per call and pass instead of one per event.
+        match tracing::Instrument::instrument(self.deliver(&batch), span).await {
+            Ok(Delivery::Delivered) => {
+                metrics::counter!("callsaga_relay_delivered_total").increment(ids.len() as u64);
+                self.settle(&ids, inbox::DELIVERED).await?;
+                report.delivered += ids.len();
             }
-            remaining -= 1;
+            Ok(Delivery::WorkflowClosed) => {
+                tracing::info!(
+                    call.id = %first.vapi_call_id,
+                    events = ids.len(),
+                    "events arrived after the call workflow completed; recorded as late"
+                );
+                self.settle(&ids, inbox::LATE).await?;
+                report.late += ids.len();
+            }
+            Err(e) => {
+                let backoff = self.backoff(first.attempts);
+                tracing::warn!(
+                    call.id = %first.vapi_call_id,
+                    inbox.id = first.id,
+                    attempts = first.attempts + 1,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    error = %format!("{e:#}"),
+                    "relay delivery failed; will retry"
+                );
+                let next = Utc::now()
+                    + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::zero());
+                inbox::retry_later(&self.db, first, &format!("{e:#}"), next).await?;
+                report.failed += 1;
+                report.held_back = ids.len() - 1;
+            }
         }
-        self.settle(&delivered, inbox::DELIVERED).await?;
         Ok(report)
     }
 
@@ -256,7 +254,10 @@ impl Relay {
         Duration::from_millis(exp.min(self.settings.max_backoff_ms))
     }
 
-    async fn deliver(&self, event: &PendingEvent) -> anyhow::Result<Delivery> {
+    async fn deliver(&self, batch: &[&PendingEvent]) -> anyhow::Result<Delivery> {
+        let Some(event) = batch.first() else {
+            return Ok(Delivery::Delivered);
+        };
         let client = self.client.get().await?;
         let workflow_id = callsaga_workflows::call_workflow_id(&event.vapi_call_id);
         // UseExisting: a running workflow gets the signal. RejectDuplicate: a completed one is
@@ -273,11 +274,14 @@ impl Relay {
                     vapi_call_id: event.vapi_call_id.clone(),
                     timeouts: Some(self.timeouts.clone()),
                 },
-                CallWorkflow::event,
-                CallEvent {
-                    inbox_id: event.id,
-                    message_type: event.message_type.clone(),
-                },
+                CallWorkflow::events,
+                batch
+                    .iter()
+                    .map(|e| CallEvent {
+                        inbox_id: e.id,
+                        message_type: e.message_type.clone(),
+                    })
+                    .collect::<Vec<_>>(),
                 options,
             )
             .await;

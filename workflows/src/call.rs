@@ -40,6 +40,12 @@ pub struct CallWorkflow {
 }
 
 impl CallWorkflow {
+    fn accept(&mut self, event: CallEvent) {
+        if self.seen.insert(event.inbox_id) {
+            self.pending.push_back(event);
+        }
+    }
+
     pub(crate) fn record_compensation(&mut self, label: String, ok: bool) {
         self.compensations
             .push(if ok { label } else { format!("!{label}") });
@@ -205,8 +211,14 @@ impl CallWorkflow {
     /// A webhook event for this call, relayed from the inbox.
     #[signal(name = "event")]
     pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: CallEvent) {
-        if self.seen.insert(event.inbox_id) {
-            self.pending.push_back(event);
+        self.accept(event);
+    }
+
+    /// Several webhook events of this call, in arrival order (what the relay sends).
+    #[signal(name = "events")]
+    pub fn events(&mut self, _ctx: &mut SyncWorkflowContext<Self>, events: Vec<CallEvent>) {
+        for event in events {
+            self.accept(event);
         }
     }
 
