@@ -101,12 +101,17 @@ impl App {
             settings.calls.clone(),
         );
         let state = AppState {
+            inbox: crate::inbox::InboxWriter::spawn(db.clone()),
             db,
             settings: settings.clone(),
             temporal,
             relay: relay.clone(),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
+        tokio::spawn(crate::db::run_checkpointer(
+            state.db.clone(),
+            shutdown_rx.clone(),
+        ));
 
         let faults = FaultPlan::default();
         let worker = if components.worker {

@@ -15,6 +15,7 @@ pub mod replay;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod sqlite_busy;
 pub mod state;
 pub mod telemetry;
 pub mod temporal;

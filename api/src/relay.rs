@@ -119,49 +119,79 @@ impl Relay {
         }
     }
 
-    /// One pass over the oldest pending events.
+    /// One pass over the oldest pending events. The calls are relayed concurrently; what they
+    /// settle is written at the end of the pass in one transaction (one SQLite write lock per
+    /// pass instead of per call, so the webhook acks wait less for it). A crash before that
+    /// write re-delivers the pass's events, which the workflow ignores by inbox id.
     pub async fn pass(&self) -> anyhow::Result<PassReport> {
         let events = inbox::pending(&self.db, self.settings.batch_size).await?;
         let mut by_call: BTreeMap<String, Vec<PendingEvent>> = BTreeMap::new();
         for e in events {
             by_call.entry(e.vapi_call_id.clone()).or_default().push(e);
         }
-        let reports: Vec<anyhow::Result<PassReport>> = futures::stream::iter(by_call.into_values())
-            .map(|events| self.relay_call(events))
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
+        let outcomes: Vec<anyhow::Result<CallOutcome>> =
+            futures::stream::iter(by_call.into_values())
+                .map(|events| self.relay_call(events))
+                .buffer_unordered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
         let mut total = PassReport::default();
-        for r in reports {
-            let r = r?;
+        let mut settled = Settled::default();
+        let mut first_error = None;
+        for outcome in outcomes {
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            let r = outcome.report;
             total.delivered += r.delivered;
             total.coalesced += r.coalesced;
             total.late += r.late;
             total.failed += r.failed;
             total.held_back += r.held_back;
+            settled.coalesced.extend(outcome.settled.coalesced);
+            settled.delivered.extend(outcome.settled.delivered);
+            settled.late.extend(outcome.settled.late);
         }
-        Ok(total)
+        inbox::settle_all(
+            &self.db,
+            &[
+                (inbox::COALESCED, &settled.coalesced[..]),
+                (inbox::DELIVERED, &settled.delivered[..]),
+                (inbox::LATE, &settled.late[..]),
+            ],
+            Utc::now(),
+        )
+        .await?;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
     }
 
     /// Relays one call's pending events in order; stops at the first failure.
-    async fn relay_call(&self, events: Vec<PendingEvent>) -> anyhow::Result<PassReport> {
-        let mut report = PassReport::default();
+    async fn relay_call(&self, events: Vec<PendingEvent>) -> anyhow::Result<CallOutcome> {
+        let mut out = CallOutcome::default();
+        let report = &mut out.report;
         let now = Utc::now();
         if let Some(first) = events.first()
             && first.next_attempt_at.is_some_and(|t| t > now)
         {
             report.held_back = events.len();
-            return Ok(report);
+            return Ok(out);
         }
         let superseded = self.superseded_conversation_updates(&events);
-        self.settle(&superseded, inbox::COALESCED).await?;
         report.coalesced = superseded.len();
+        out.settled.coalesced = superseded.clone();
         let batch: Vec<&PendingEvent> = events
             .iter()
             .filter(|e| !superseded.contains(&e.id))
             .collect();
         let Some(first) = batch.first() else {
-            return Ok(report);
+            return Ok(out);
         };
         let ids: Vec<i64> = batch.iter().map(|e| e.id).collect();
         let span = tracing::info_span!(
@@ -175,8 +205,8 @@ impl Relay {
         match tracing::Instrument::instrument(self.deliver(&batch), span).await {
             Ok(Delivery::Delivered) => {
                 metrics::counter!("callsaga_relay_delivered_total").increment(ids.len() as u64);
-                self.settle(&ids, inbox::DELIVERED).await?;
                 report.delivered += ids.len();
+                out.settled.delivered = ids;
             }
             Ok(Delivery::WorkflowClosed) => {
                 tracing::info!(
@@ -184,8 +214,8 @@ impl Relay {
                     events = ids.len(),
                     "events arrived after the call workflow completed; recorded as late"
                 );
-                self.settle(&ids, inbox::LATE).await?;
                 report.late += ids.len();
+                out.settled.late = ids;
             }
             Err(e) => {
                 let backoff = self.backoff(first.attempts);
@@ -204,14 +234,7 @@ impl Relay {
                 report.held_back = ids.len() - 1;
             }
         }
-        Ok(report)
-    }
-
-    async fn settle(&self, ids: &[i64], status: &str) -> Result<(), sea_orm::DbErr> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        inbox::settle(&self.db, ids, status, Utc::now()).await
+        Ok(out)
     }
 
     /// Each conversation-update carries the whole conversation so far, and they arrive every
@@ -291,6 +314,20 @@ impl Relay {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// What relaying one call did, and the inbox rows to settle for it.
+#[derive(Default)]
+struct CallOutcome {
+    report: PassReport,
+    settled: Settled,
+}
+
+#[derive(Default)]
+struct Settled {
+    coalesced: Vec<i64>,
+    delivered: Vec<i64>,
+    late: Vec<i64>,
 }
 
 enum Delivery {

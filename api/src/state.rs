@@ -1,5 +1,6 @@
 //! Shared, cheap-to-clone application state handed to every handler.
 
+use crate::inbox::InboxWriter;
 use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::temporal::LazyClient;
@@ -12,4 +13,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub temporal: LazyClient,
     pub relay: Relay,
+    /// Commits accepted webhook events (group commit).
+    pub inbox: InboxWriter,
 }

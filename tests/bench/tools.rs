@@ -3,6 +3,12 @@
 //! same run on the same server: update-with-start / update on a workflow whose update handler
 //! runs one local activity that returns at once. Run:
 //! `cargo run --release -p callsaga-tests --bin bench-tools`.
+//!
+//! A simulated call makes `--rounds` tool calls, `--gap-ms` apart (default 1000 ms: the agent
+//! and the caller talk between two tool calls, in real calls for several seconds), and the
+//! calls start staggered over one gap, so 32 calls are 32 calls in progress at once.
+//! `--gap-ms 0` fires every call's tool calls back to back, all calls starting together
+//! (a burst: then p99 is the queue behind 32 simultaneous workflow starts).
 
 use callsaga_api::devserver::{DevServer, DevServerOptions, default_temporal_bin, free_port};
 use callsaga_api::{App, Components, Settings};
@@ -103,6 +109,28 @@ fn ms(d: Duration) -> String {
 }
 
 /// One simulated call: `rounds` tool calls in sequence.
+/// When the `r`-th tool call of a call starts: staggered start, then one every `pace.gap`.
+#[derive(Clone, Copy)]
+struct Pace {
+    begin: tokio::time::Instant,
+    offset: Duration,
+    gap: Duration,
+}
+
+impl Pace {
+    fn new(gap: Duration, slot: usize, concurrency: usize) -> Self {
+        Self {
+            begin: tokio::time::Instant::now(),
+            offset: gap.mul_f64(slot as f64 / concurrency.max(1) as f64),
+            gap,
+        }
+    }
+
+    async fn wait(&self, round: usize) {
+        tokio::time::sleep_until(self.begin + self.offset + self.gap * round as u32).await;
+    }
+}
+
 async fn our_call(
     http: reqwest::Client,
     url: String,
@@ -110,10 +138,12 @@ async fn our_call(
     tool: &'static str,
     call_no: usize,
     rounds: usize,
+    pace: Pace,
 ) -> Vec<Duration> {
     let call_id = uuid::Uuid::new_v4().to_string();
     let mut out = Vec::new();
     for r in 0..rounds {
+        pace.wait(r).await;
         let args = match tool {
             "book_appointment" => {
                 // A distinct slot for every booking of the run.
@@ -161,10 +191,16 @@ async fn our_call(
     out
 }
 
-async fn floor_call(client: Client, task_queue: String, rounds: usize) -> Vec<Duration> {
+async fn floor_call(
+    client: Client,
+    task_queue: String,
+    rounds: usize,
+    pace: Pace,
+) -> Vec<Duration> {
     let id = format!("floor-{}", uuid::Uuid::new_v4().simple());
     let mut out = Vec::new();
     for r in 0..rounds {
+        pace.wait(r).await;
         let started = Instant::now();
         if r == 0 {
             let opts = WorkflowUpdateWithStartOptions::new(
@@ -201,11 +237,15 @@ async fn floor_call(client: Client, task_queue: String, rounds: usize) -> Vec<Du
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let rounds: usize = std::env::args()
-        .skip_while(|a| a != "--rounds")
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
+    let arg = |name: &str, default: u64| -> u64 {
+        std::env::args()
+            .skip_while(|a| a != name)
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let rounds = arg("--rounds", 8) as usize;
+    let gap = Duration::from_millis(arg("--gap-ms", 1000));
     let server = DevServer::start(DevServerOptions {
         temporal_bin: default_temporal_bin()?,
         port: free_port()?,
@@ -281,12 +321,26 @@ async fn main() -> anyhow::Result<()> {
         "check_availability",
         0,
         2,
+        Pace::new(Duration::ZERO, 0, 1),
     )
     .await;
-    floor_call(client.clone(), floor_queue.clone(), 2).await;
+    floor_call(
+        client.clone(),
+        floor_queue.clone(),
+        2,
+        Pace::new(Duration::ZERO, 0, 1),
+    )
+    .await;
 
     println!(
-        "tool-call latency, ms ({rounds} tool calls per simulated call; floor = update + local activity on the same server)\n"
+        "tool-call latency, ms ({rounds} tool calls per simulated call, {} ms apart{}; \
+         floor = update + local activity on the same server)\n",
+        gap.as_millis(),
+        if gap.is_zero() {
+            ", all calls at once"
+        } else {
+            ", calls staggered"
+        }
     );
     println!(
         "{:<20} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
@@ -294,9 +348,15 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut offset = 0usize;
     for concurrency in [1usize, 32] {
-        let mut floor: Vec<Duration> = futures::future::join_all(
-            (0..concurrency).map(|_| floor_call(client.clone(), floor_queue.clone(), rounds)),
-        )
+        let rounds = if concurrency == 1 { rounds * 2 } else { rounds };
+        let mut floor: Vec<Duration> = futures::future::join_all((0..concurrency).map(|i| {
+            floor_call(
+                client.clone(),
+                floor_queue.clone(),
+                rounds,
+                Pace::new(gap, i, concurrency),
+            )
+        }))
         .await
         .into_iter()
         .flatten()
@@ -311,6 +371,7 @@ async fn main() -> anyhow::Result<()> {
                     tool,
                     offset + i,
                     rounds,
+                    Pace::new(gap, i, concurrency),
                 )
             }))
             .await

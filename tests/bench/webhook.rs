@@ -2,6 +2,11 @@
 //! simulated calls, against a bare axum handler that only returns 200 (the floor), measured in
 //! the same run. Run: `cargo run --release -p callsaga-tests --bin bench-webhook`.
 //!
+//! A simulated call sends its webhooks `--gap-ms` apart (default 100 ms: 10 events per second
+//! per call, several times what Vapi sends during a real call), and the calls start staggered
+//! over one gap, so 64 calls are 64 calls in progress at once. `--gap-ms 0` sends back to back
+//! (a closed loop: then latency is queueing, 64 ÷ throughput, and the table measures capacity).
+//!
 //! Everything is real: a Temporal dev server (in memory), the callsaga API + relay + worker on
 //! a fresh SQLite file (or `--database-url postgres://…`), HTTP over loopback.
 
@@ -98,20 +103,25 @@ async fn run_calls(
     url: &str,
     concurrency: usize,
     rounds: usize,
+    gap: Duration,
     templates: &BTreeMap<&'static str, Value>,
 ) -> Samples {
     let mut tasks = Vec::new();
+    let begin = tokio::time::Instant::now();
     for worker in 0..concurrency {
         let client = client.clone();
         let url = url.to_owned();
         let scripts: Vec<_> = (0..rounds)
             .map(|_| call_script(&uuid::Uuid::new_v4().to_string(), templates))
             .collect();
+        // Calls start spread over one gap, then each sends an event every `gap`.
+        let mut next = begin + gap.mul_f64(worker as f64 / concurrency as f64);
         tasks.push(tokio::spawn(async move {
-            let _ = worker;
             let mut samples = Samples::default();
             for script in scripts {
                 for (label, body) in script {
+                    tokio::time::sleep_until(next).await;
+                    next = tokio::time::Instant::now().max(next) + gap;
                     let started = Instant::now();
                     let resp = client
                         .post(&url)
@@ -153,6 +163,12 @@ async fn main() -> anyhow::Result<()> {
         .find(|w| w[0] == "--rounds")
         .and_then(|w| w[1].parse().ok())
         .unwrap_or(3);
+    let gap = Duration::from_millis(
+        args.windows(2)
+            .find(|w| w[0] == "--gap-ms")
+            .and_then(|w| w[1].parse().ok())
+            .unwrap_or(100),
+    );
 
     let server = DevServer::start(DevServerOptions {
         temporal_bin: default_temporal_bin()?,
@@ -204,22 +220,28 @@ async fn main() -> anyhow::Result<()> {
     let theirs = format!("http://{floor_addr}/webhooks/vapi");
 
     // Warm-up (connections, SQLite pages, JIT of nothing).
-    run_calls(&client, &ours, 4, 1, &templates).await;
-    run_calls(&client, &theirs, 4, 1, &templates).await;
+    run_calls(&client, &ours, 4, 1, Duration::ZERO, &templates).await;
+    run_calls(&client, &theirs, 4, 1, Duration::ZERO, &templates).await;
 
+    let per_call = call_script("x", &templates).len();
     println!(
-        "webhook ack latency, ms (callsaga vs bare axum floor, same run; {} rounds of {} requests per call)\n",
-        rounds,
-        call_script("x", &templates).len()
+        "webhook ack latency, ms (callsaga vs bare axum floor, same run; {rounds} calls in sequence per concurrent slot, \
+         {per_call} webhooks per call, {} ms apart{})\n",
+        gap.as_millis(),
+        if gap.is_zero() { ": closed loop" } else { "" }
     );
     println!(
         "{:<22} {:>5} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8}",
         "message type", "calls", "n", "p50", "p99", "floor p50", "floor p99", "p99 ×"
     );
+    let mut rates = Vec::new();
     for concurrency in [1usize, 64] {
-        let r = if concurrency == 1 { rounds * 8 } else { rounds };
-        let ours_s = run_calls(&client, &ours, concurrency, r, &templates).await;
-        let floor_s = run_calls(&client, &theirs, concurrency, r, &templates).await;
+        let r = if concurrency == 1 { rounds * 4 } else { rounds };
+        let t = Instant::now();
+        let ours_s = run_calls(&client, &ours, concurrency, r, gap, &templates).await;
+        let rate = (concurrency * r * per_call) as f64 / t.elapsed().as_secs_f64();
+        let floor_s = run_calls(&client, &theirs, concurrency, r, gap, &templates).await;
+        rates.push((concurrency, rate));
         for (label, mut v) in ours_s.0 {
             v.sort();
             let mut f = floor_s.0.get(label).cloned().unwrap_or_default();
@@ -237,6 +259,9 @@ async fn main() -> anyhow::Result<()> {
                 ratio
             );
         }
+    }
+    for (concurrency, rate) in rates {
+        println!("\n{concurrency} concurrent: callsaga took {rate:.0} webhooks/s");
     }
     let settle = Instant::now();
     loop {

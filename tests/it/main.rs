@@ -9,6 +9,7 @@ mod escalation;
 mod gateway;
 mod helpers;
 mod histories;
+mod inbox_writer;
 mod ledger;
 mod lifecycle;
 mod migrations;

@@ -86,17 +86,16 @@ async fn dispatch(
                     "field `message.call.id` is required for {message_type}"
                 ))
             })?;
-            let accepted = inbox::accept(
-                &state.db,
-                inbox::NewEvent {
+            let accepted = state
+                .inbox
+                .accept(inbox::NewEvent {
                     vapi_call_id: call_id,
                     message_type,
                     body,
                     received_at: now,
                     event_at: parsed.timestamp,
-                },
-            )
-            .await?;
+                })
+                .await?;
             state.relay.notify();
             let duplicate = accepted == Accepted::Duplicate;
             tracing::info!(

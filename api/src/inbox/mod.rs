@@ -6,10 +6,13 @@ use callsaga_entity::webhook_inbox::{self, ActiveModel, Column, Entity};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
+
+mod group_commit;
+pub use group_commit::InboxWriter;
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
@@ -35,9 +38,15 @@ pub struct NewEvent<'a> {
     pub event_at: Option<DateTime<Utc>>,
 }
 
-/// Stores one event. Idempotent on the body's SHA-256.
+/// Stores one event. Idempotent on the body's SHA-256. (The webhook handler goes through
+/// [`InboxWriter`], which commits concurrent events together.)
 pub async fn accept(db: &impl ConnectionTrait, event: NewEvent<'_>) -> Result<Accepted, DbErr> {
-    let row = ActiveModel {
+    insert(db, row(event)).await
+}
+
+/// The inbox row of a new event.
+fn row(event: NewEvent<'_>) -> ActiveModel {
+    ActiveModel {
         vapi_call_id: Set(event.vapi_call_id.to_owned()),
         message_type: Set(event.message_type.to_owned()),
         body_sha256: Set(hex::encode(Sha256::digest(event.body))),
@@ -50,7 +59,10 @@ pub async fn accept(db: &impl ConnectionTrait, event: NewEvent<'_>) -> Result<Ac
         delivered_at: Set(None),
         last_error: Set(None),
         ..Default::default()
-    };
+    }
+}
+
+async fn insert(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Accepted, DbErr> {
     let inserted = Entity::insert(row)
         .on_conflict(
             OnConflict::column(Column::BodySha256)
@@ -126,6 +138,22 @@ pub async fn settle(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// [`settle`] for several statuses in one transaction (nothing is written when all are empty).
+pub async fn settle_all(
+    db: &DatabaseConnection,
+    groups: &[(&str, &[i64])],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if groups.iter().all(|(_, ids)| ids.is_empty()) {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    for (status, ids) in groups {
+        settle(&txn, ids, status, now).await?;
+    }
+    txn.commit().await
 }
 
 /// Records a failed delivery attempt; the event stays pending until `next_attempt_at`.

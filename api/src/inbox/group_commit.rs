@@ -1,0 +1,85 @@
+//! Group commit for the inbox. Concurrent webhook requests hand their event to one writer task,
+//! which commits everything waiting in one transaction and then answers each request. Under
+//! load that is one write lock (SQLite) or one fsync (PostgreSQL) per batch instead of per
+//! event; alone, an event is committed at once (no waiting for a batch to fill).
+//!
+//! Each request still gets its 2xx only after its own row is committed. If a batch fails as a
+//! whole, its events are retried one by one, so one bad row cannot fail the others.
+
+use super::{Accepted, NewEvent};
+use callsaga_entity::webhook_inbox::ActiveModel;
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most events committed in one transaction.
+const MAX_BATCH: usize = 128;
+
+struct Job {
+    row: ActiveModel,
+    done: oneshot::Sender<Result<Accepted, DbErr>>,
+}
+
+/// Handle to the inbox writer task; cheap to clone.
+#[derive(Clone)]
+pub struct InboxWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl InboxWriter {
+    /// Starts the writer task on the current runtime; it ends when the last handle is dropped.
+    pub fn spawn(db: DatabaseConnection) -> Self {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(db, rx));
+        Self { jobs }
+    }
+
+    /// Stores one event durably (idempotent on the body's SHA-256), like [`super::accept`].
+    pub async fn accept(&self, event: NewEvent<'_>) -> Result<Accepted, DbErr> {
+        let (done, answer) = oneshot::channel();
+        let job = Job {
+            row: super::row(event),
+            done,
+        };
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| DbErr::Custom("the inbox writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| DbErr::Custom("the inbox writer has stopped".into()))?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        metrics::histogram!("callsaga_inbox_batch_size").record(jobs.len() as f64);
+        match commit_batch(&db, &jobs).await {
+            Ok(results) => {
+                for (job, result) in jobs.drain(..).zip(results) {
+                    let _ = job.done.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = jobs.len(), "inbox batch failed; storing its events one by one");
+                for job in jobs.drain(..) {
+                    let result = super::insert(&db, job.row).await;
+                    let _ = job.done.send(result);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_batch(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Accepted>, DbErr> {
+    if let [job] = jobs {
+        return Ok(vec![super::insert(db, job.row.clone()).await?]);
+    }
+    let txn = db.begin().await?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        results.push(super::insert(&txn, job.row.clone()).await?);
+    }
+    txn.commit().await?;
+    Ok(results)
+}
