@@ -72,7 +72,8 @@ pub async fn run_checkpointer(db: DatabaseConnection, mut shutdown: watch::Recei
     loop {
         tokio::select! {
             () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
-            _ = shutdown.changed() => {}
+            // The owner is gone without saying stop: `changed` would return at once forever.
+            changed = shutdown.changed() => if changed.is_err() { return; },
         }
         if let Err(e) = db
             .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")

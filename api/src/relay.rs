@@ -97,7 +97,8 @@ impl Relay {
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(idle) => {}
-                _ = shutdown.changed() => {}
+                // The owner is gone without saying stop: `changed` would return at once forever.
+                changed = shutdown.changed() => if changed.is_err() { break; },
             }
         }
         tracing::info!("relay stopped");

@@ -117,4 +117,12 @@ async fn the_background_checkpointer_empties_the_sqlite_wal() {
         .await
         .expect("the checkpointer stops on shutdown")
         .unwrap();
+    // Its owner dropped without saying stop: it ends instead of spinning.
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(callsaga_api::db::run_checkpointer(db.clone(), stop_rx));
+    drop(stop);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the checkpointer stops when its owner is gone")
+        .unwrap();
 }
