@@ -393,8 +393,49 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
+    print_activity_means(&http, &app.base_url()).await;
     app.shutdown().await?;
     server.stop().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Where the time of the runs above went: mean duration per activity, from `/metrics`.
+async fn print_activity_means(http: &reqwest::Client, base: &str) {
+    let Ok(text) = async {
+        http.get(format!("{base}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await
+    }
+    .await
+    else {
+        return;
+    };
+    let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("callsaga_activity_seconds_") else {
+            continue;
+        };
+        let (Some((kind, labels)), Some(value)) = (
+            rest.split_once('{'),
+            line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        let name = labels.split('"').nth(1).unwrap_or("?").to_owned();
+        let entry = sums.entry(name).or_default();
+        match kind {
+            "sum" => entry.0 += value,
+            "count" => entry.1 += value,
+            _ => {}
+        }
+    }
+    println!("\nactivity time inside the tool calls above (mean ms, all runs)");
+    for (name, (sum, count)) in sums {
+        if count > 0.0 {
+            println!("{name:<32} {count:>6} {:>8.2}", sum / count * 1000.0);
+        }
+    }
 }

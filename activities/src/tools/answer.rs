@@ -92,15 +92,48 @@ pub(crate) async fn slots_text(
     now: chrono::DateTime<Utc>,
     mention_full_day: bool,
 ) -> Result<String, ActivityError> {
-    let calendar = ctx.calendar(deps)?;
+    let busy = busy_from(deps, ctx, date, None).await?;
+    Ok(speak_next_available(
+        ctx,
+        date,
+        &busy,
+        time_of_day,
+        duration,
+        now,
+        mention_full_day,
+    ))
+}
+
+/// The calendar's busy times from `date` over the 14 days the next-available search covers
+/// (`except_uid`: an event to ignore, the one being moved).
+pub(crate) async fn busy_from(
+    deps: &Activities,
+    ctx: &AgentContext,
+    date: chrono::NaiveDate,
+    except_uid: Option<&str>,
+) -> Result<Vec<Busy>, ActivityError> {
     let (from, to) = search_range(ctx.tz, date, NEXT_AVAILABLE_DAYS);
-    let busy = calendar
+    let busy = ctx
+        .calendar(deps)?
         .busy(from, to)
         .await
         .map_err(|e| e.into_activity_error())?;
-    let busy = busy_ranges(&busy, None);
-    let found = next_available(&ctx.hours, ctx.tz, date, duration, &busy, time_of_day, now);
-    Ok(match found {
+    Ok(busy_ranges(&busy, except_uid))
+}
+
+/// What [`slots_text`] says, from busy times already fetched (covering `date` and the 13 days
+/// after it).
+pub(crate) fn speak_next_available(
+    ctx: &AgentContext,
+    date: chrono::NaiveDate,
+    busy: &[Busy],
+    time_of_day: Option<crate::availability::TimeOfDay>,
+    duration: u32,
+    now: chrono::DateTime<Utc>,
+    mention_full_day: bool,
+) -> String {
+    let found = next_available(&ctx.hours, ctx.tz, date, duration, busy, time_of_day, now);
+    match found {
         Some(day) if day.date == date => speak_slots(ctx.lang, day.date, &day.slots),
         Some(day) => {
             let slots = speak_slots(ctx.lang, day.date, &day.slots);
@@ -120,8 +153,11 @@ pub(crate) async fn slots_text(
             "I'm sorry, there are no free appointments in the next two weeks. A colleague can call you back.",
             "Leider gibt es in den nächsten zwei Wochen keine freien Termine. Ein Kollege kann Sie zurückrufen.",
         ),
-    })
+    }
 }
+
+/// A busy time range.
+pub(crate) type Busy = (chrono::DateTime<Utc>, chrono::DateTime<Utc>);
 
 async fn list(
     deps: &Activities,

@@ -47,7 +47,7 @@ impl AgentContext {
         Self::new(agent)
     }
 
-    fn new(agent: agents::Model) -> Result<Self, ActivityError> {
+    pub(crate) fn new(agent: agents::Model) -> Result<Self, ActivityError> {
         let tz = parse_timezone(&agent.timezone)
             .map_err(|e| permanent("AgentMisconfigured", e.to_string()))?;
         let hours = BusinessHours::from_json(&agent.business_hours)

@@ -2,15 +2,14 @@
 //! check the slot against the calendar, and decide — with everything the later steps will say.
 //! No effects, so no compensation.
 
-use super::answer::slots_text;
+use super::answer::{Busy, busy_from, slots_text, speak_next_available};
 use super::args::Args;
 use super::context::AgentContext;
 use super::find::{Found, the_appointment};
 use crate::Activities;
 use crate::availability::{
-    Language, free_slots, local_date, parse_slot_id, search_range, speak_date, speak_time,
+    Language, free_slots, local_date, parse_slot_id, speak_date, speak_time,
 };
-use crate::calendar::busy_ranges;
 use callsaga_workflows::tool_payloads::{
     BookingPlan, CancelPlan, EmailDraft, Planned, ReschedulePlan, ToolInput,
 };
@@ -51,8 +50,25 @@ fn when(ctx: &AgentContext, start: DateTime<Utc>) -> String {
 
 /// The requested slot as instants, if it is free and within opening hours.
 enum SlotCheck {
-    Free(DateTime<Utc>, DateTime<Utc>),
+    /// Free: its start and end, and the busy times from that day over the next 14 days
+    /// (fetched once, for the alternatives the saga may need to offer).
+    Free(DateTime<Utc>, DateTime<Utc>, Vec<Busy>),
     Unavailable(String),
+}
+
+/// What the caller hears if `start..end` is taken by someone else before the booking is
+/// recorded: the other free slots of that day (or of the next free day), without that one.
+fn alternatives_if_taken(
+    ctx: &AgentContext,
+    date: NaiveDate,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    busy: &[Busy],
+    duration: u32,
+    now: DateTime<Utc>,
+) -> String {
+    let mut busy = busy.to_vec();
+    busy.push((start, end));
+    speak_next_available(ctx, date, &busy, None, duration, now, true)
 }
 
 async fn check_slot(
@@ -71,16 +87,10 @@ async fn check_slot(
         )));
     };
     let start = start.with_timezone(&Utc);
-    let calendar = ctx.calendar(deps)?;
-    let (from, to) = search_range(ctx.tz, date, 1);
-    let busy = calendar
-        .busy(from, to)
-        .await
-        .map_err(|e| e.into_activity_error())?;
-    let busy = busy_ranges(&busy, except_uid);
+    let busy = busy_from(deps, ctx, date, except_uid).await?;
     let slots = free_slots(&ctx.hours, ctx.tz, date, duration, &busy, None, now);
     if let Some(slot) = slots.iter().find(|s| s.start == start) {
-        return Ok(SlotCheck::Free(slot.start, slot.end));
+        return Ok(SlotCheck::Free(slot.start, slot.end, busy));
     }
     let intro = ctx.say(
         &format!("I'm sorry, {} is not available.", when(ctx, start)),
@@ -156,8 +166,8 @@ pub(crate) async fn booking(
         Ok(p) => p,
         Err(text) => return Ok(clarify(text)),
     };
-    let (start, end) = match check_slot(deps, &ctx, date, time, duration, None).await? {
-        SlotCheck::Free(s, e) => (s, e),
+    let (start, end, busy) = match check_slot(deps, &ctx, date, time, duration, None).await? {
+        SlotCheck::Free(s, e, busy) => (s, e, busy),
         SlotCheck::Unavailable(text) => return Ok(say(text)),
     };
     let key = format!("{}:{}", input.workflow_id, input.request.tool_call_id);
@@ -167,7 +177,7 @@ pub(crate) async fn booking(
         &format!("Your appointment on {at} is booked, {name}."),
         &format!("Ihr Termin am {at} ist gebucht, {name}."),
     );
-    let taken_others = slots_text(deps, &ctx, date, None, duration, now, true).await?;
+    let taken_others = alternatives_if_taken(&ctx, date, (start, end), &busy, duration, now);
     let slot_taken = ctx.say(
         &format!("I'm sorry, {at} was just taken. {taken_others}"),
         &format!("Der Termin am {at} wurde leider gerade vergeben. {taken_others}"),
@@ -238,12 +248,17 @@ pub(crate) async fn reschedule(
     let duration = u32::try_from((appointment.ends_at - appointment.starts_at).num_minutes())
         .unwrap_or_else(|_| ctx.duration_minutes());
     let own_uid = appointment.idempotency_key.clone();
-    let (start, end) = match check_slot(deps, &ctx, date, time, duration, Some(&own_uid)).await? {
-        SlotCheck::Free(s, e) => (s, e),
-        SlotCheck::Unavailable(text) => return Ok(say(text)),
-    };
+    let (start, end, busy) =
+        match check_slot(deps, &ctx, date, time, duration, Some(&own_uid)).await? {
+            SlotCheck::Free(s, e, busy) => (s, e, busy),
+            SlotCheck::Unavailable(text) => return Ok(say(text)),
+        };
     let (old_at, new_at) = (when(&ctx, appointment.starts_at), when(&ctx, start));
-    let others = slots_text(deps, &ctx, date, None, duration, now, true).await?;
+    // If the new time is taken meanwhile, the appointment stays where it is: its own time is
+    // not an alternative.
+    let mut busy = busy;
+    busy.push((appointment.starts_at, appointment.ends_at));
+    let others = alternatives_if_taken(&ctx, date, (start, end), &busy, duration, now);
     let email = appointment.customer_email.clone().map(|to| EmailDraft {
         to,
         subject: ctx.say("Your appointment was moved", "Ihr Termin wurde verschoben"),
@@ -360,4 +375,84 @@ async fn find(
             Language::En => format!("I found {n} appointments for you. Which date is it about?"),
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callsaga_entity::agents;
+    use uuid::Uuid;
+
+    fn agent() -> AgentContext {
+        let now = Utc::now();
+        AgentContext::new(agents::Model {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            name: "Front desk".into(),
+            vapi_assistant_id: "asst".into(),
+            business_name: "Praxis".into(),
+            greeting: String::new(),
+            system_prompt: String::new(),
+            voice: None,
+            language: "en".into(),
+            timezone: "Europe/Berlin".into(),
+            appointment_duration_minutes: 30,
+            business_hours: serde_json::json!({ "tue": [["09:00", "11:00"]] }),
+            calendar_provider: "embedded".into(),
+            calendar_config: None,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        })
+        .expect("valid agent")
+    }
+
+    fn at(day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
+        let ctx = agent();
+        ctx.tz
+            .from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap())
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_slot_that_was_taken_is_not_offered_as_an_alternative() {
+        let ctx = agent();
+        let tuesday = NaiveDate::from_ymd_opt(2030, 1, 8).unwrap();
+        let now = at(tuesday, 0, 0) - chrono::Duration::days(1);
+        let taken = (at(tuesday, 9, 30), at(tuesday, 10, 0));
+        let busy_elsewhere = vec![(at(tuesday, 10, 30), at(tuesday, 11, 0))];
+
+        let said = alternatives_if_taken(&ctx, tuesday, taken, &busy_elsewhere, 30, now);
+        let with_it = speak_next_available(&ctx, tuesday, &busy_elsewhere, None, 30, now, true);
+        let only_nine_and_ten = speak_next_available(
+            &ctx,
+            tuesday,
+            &[busy_elsewhere[0], taken],
+            None,
+            30,
+            now,
+            true,
+        );
+        assert_eq!(said, only_nine_and_ten);
+        assert_ne!(said, with_it, "{with_it}");
+    }
+
+    #[test]
+    fn when_the_taken_slot_was_the_last_one_the_next_free_day_is_offered() {
+        let ctx = agent();
+        let tuesday = NaiveDate::from_ymd_opt(2030, 1, 8).unwrap();
+        let now = at(tuesday, 0, 0) - chrono::Duration::days(1);
+        let busy = vec![(at(tuesday, 9, 0), at(tuesday, 10, 30))];
+        let said = alternatives_if_taken(
+            &ctx,
+            tuesday,
+            (at(tuesday, 10, 30), at(tuesday, 11, 0)),
+            &busy,
+            30,
+            now,
+        );
+        assert!(said.contains("fully booked"), "{said}");
+        assert!(said.contains("January 15"), "{said}");
+    }
 }

@@ -5,14 +5,25 @@
 //!
 //! Each request still gets its 2xx only after its own row is committed. If a batch fails as a
 //! whole, its events are retried one by one, so one bad row cannot fail the others.
+//!
+//! SQLite has one writer at a time, so there is one writer task. PostgreSQL commits
+//! concurrent transactions in parallel (and shares their WAL flushes), so there are
+//! [`POSTGRES_LANES`] writer tasks: while one waits for its commit, the next collects and
+//! commits the events that arrived meanwhile. Events of one call that are in flight at the same
+//! time may then commit out of id order; their order was never defined, and the workflow
+//! applies events whatever order they come in.
 
 use super::{Accepted, NewEvent};
 use callsaga_entity::webhook_inbox::ActiveModel;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
-use tokio::sync::{mpsc, oneshot};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 128;
+
+/// Writer tasks on PostgreSQL.
+const POSTGRES_LANES: usize = 4;
 
 struct Job {
     row: ActiveModel,
@@ -26,10 +37,18 @@ pub struct InboxWriter {
 }
 
 impl InboxWriter {
-    /// Starts the writer task on the current runtime; it ends when the last handle is dropped.
+    /// Starts the writer tasks on the current runtime; they end when the last handle is
+    /// dropped.
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(db, rx));
+        let lanes = match db.get_database_backend() {
+            DbBackend::Postgres => POSTGRES_LANES,
+            _ => 1,
+        };
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..lanes {
+            tokio::spawn(run(db.clone(), rx.clone()));
+        }
         Self { jobs }
     }
 
@@ -50,9 +69,10 @@ impl InboxWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+/// One writer lane: takes what is waiting (the receiver is held only while taking), commits it.
+async fn run(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    while rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         metrics::histogram!("callsaga_inbox_batch_size").record(jobs.len() as f64);
         match commit_batch(&db, &jobs).await {
             Ok(results) => {

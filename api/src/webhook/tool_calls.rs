@@ -16,12 +16,11 @@ use temporalio_client::{
 pub(super) async fn answer(state: &AppState, envelope: &Envelope, calls: &ToolCalls) -> Value {
     let started = Instant::now();
     let deadline = started + Duration::from_millis(state.settings.tools.deadline_ms);
-    let german = is_german(state, envelope).await;
     let results = futures::future::join_all(
         calls
             .tool_call_list
             .iter()
-            .map(|call| run_one(state, envelope, call, deadline, german)),
+            .map(|call| run_one(state, envelope, call, deadline)),
     )
     .await;
     metrics::histogram!("callsaga_tool_call_seconds").record(started.elapsed().as_secs_f64());
@@ -40,24 +39,31 @@ fn vapi_result(answer: &ToolCallAnswer) -> Value {
     entry
 }
 
+/// Whether the agent speaks German: only our own fallback answers need it (the workflow's
+/// answers are already in the agent's language), so it is looked up only for those, and for
+/// at most [`LANGUAGE_LOOKUP_BUDGET`] (a slow database must not hold a late answer back
+/// further); English when it cannot be told.
 async fn is_german(state: &AppState, envelope: &Envelope) -> bool {
-    callsaga_activities::tenant::find_agent(
+    let lookup = callsaga_activities::tenant::find_agent(
         &state.db,
         envelope.assistant_id(),
         envelope.phone_number_id(),
-    )
-    .await
-    .ok()
-    .flatten()
-    .is_some_and(|a| a.language.to_ascii_lowercase().starts_with("de"))
+    );
+    tokio::time::timeout(LANGUAGE_LOOKUP_BUDGET, lookup)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .is_some_and(|a| a.language.to_ascii_lowercase().starts_with("de"))
 }
+
+const LANGUAGE_LOOKUP_BUDGET: Duration = Duration::from_millis(250);
 
 async fn run_one(
     state: &AppState,
     envelope: &Envelope,
     call: &ToolCall,
     deadline: Instant,
-    german: bool,
 ) -> ToolCallAnswer {
     let request = ToolCallRequest {
         tool_call_id: call.id.clone(),
@@ -69,7 +75,7 @@ async fn run_one(
         phone_number_id: envelope.phone_number_id().map(str::to_owned),
     };
     let Some(call_id) = envelope.call_id() else {
-        return ToolCallAnswer::error(&request, sorry(german));
+        return ToolCallAnswer::error(&request, sorry(is_german(state, envelope).await));
     };
     match tokio::time::timeout_at(deadline.into(), update(state, call_id, request.clone())).await {
         Ok(Ok(answer)) => {
@@ -87,12 +93,12 @@ async fn run_one(
         Ok(Err(e)) => {
             metrics::counter!("callsaga_tool_calls_total", "tool" => tool_label(&request.name), "outcome" => "failed").increment(1);
             tracing::error!(call.id = %call_id, tool = %request.name, error = %format!("{e:#}"), "tool call failed");
-            ToolCallAnswer::error(&request, sorry(german))
+            ToolCallAnswer::error(&request, sorry(is_german(state, envelope).await))
         }
         Err(_) => {
             metrics::counter!("callsaga_tool_calls_total", "tool" => tool_label(&request.name), "outcome" => "deadline").increment(1);
             tracing::warn!(call.id = %call_id, tool = %request.name, "tool call passed its deadline; it completes in the background");
-            ToolCallAnswer::result(&request, confirming(german))
+            ToolCallAnswer::result(&request, confirming(is_german(state, envelope).await))
         }
     }
 }
