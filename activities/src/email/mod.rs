@@ -17,21 +17,27 @@
 //! [`EmailError::Permanent`]. Recipient addresses are masked in logs; the SMTP password never
 //! prints.
 
+mod settings;
+mod smtp;
+#[cfg(test)]
+mod tests;
+
+use settings::default_from;
+pub use settings::{EmailBackend, EmailSettings, SmtpSettings, SmtpTls};
+use smtp::{classify_smtp, smtp_transport};
+
 use crate::failure::{permanent, transient};
 use callsaga_entity::email_outbox;
 use chrono::Utc;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use temporalio_sdk::activities::ActivityError;
 use uuid::Uuid;
 
@@ -45,89 +51,6 @@ pub struct Email {
     pub text: String,
     /// Derived from the workflow id and step; at most one message is sent per key.
     pub idempotency_key: String,
-}
-
-/// Email configuration, e.g. `{"backend": "smtp", "host": "smtp.example.com", "tls":
-/// "starttls", "username": "…", "password": "…", "from": "Praxis <noreply@example.com>"}` or
-/// `{"backend": "file", "dir": "data/mail"}`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct EmailSettings {
-    /// The sender mailbox.
-    #[serde(default = "default_from")]
-    pub from: String,
-    #[serde(flatten)]
-    pub backend: EmailBackend,
-}
-
-impl Default for EmailSettings {
-    /// `.eml` files in `data/mail` (the `dev` default).
-    fn default() -> Self {
-        Self {
-            from: default_from(),
-            backend: EmailBackend::File {
-                dir: PathBuf::from("data/mail"),
-            },
-        }
-    }
-}
-
-fn default_from() -> String {
-    "callsaga <noreply@callsaga.localhost>".to_owned()
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "backend", rename_all = "snake_case")]
-pub enum EmailBackend {
-    Smtp(SmtpSettings),
-    File { dir: PathBuf },
-    Memory,
-}
-
-/// How the SMTP connection is secured.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text (local test servers only). Default port 25.
-    None,
-    /// Upgrade with STARTTLS, required. Default port 587.
-    #[default]
-    Starttls,
-    /// Implicit TLS ("SMTPS"). Default port 465.
-    Tls,
-}
-
-#[derive(Clone, Deserialize)]
-pub struct SmtpSettings {
-    pub host: String,
-    /// Defaults by `tls`: 25, 587 or 465.
-    #[serde(default)]
-    pub port: Option<u16>,
-    #[serde(default)]
-    pub tls: SmtpTls,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<String>,
-    /// Timeout of each SMTP command, in milliseconds (default 10 000).
-    #[serde(default = "default_smtp_timeout_ms")]
-    pub timeout_ms: u64,
-}
-
-fn default_smtp_timeout_ms() -> u64 {
-    10_000
-}
-
-impl fmt::Debug for SmtpSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("timeout_ms", &self.timeout_ms)
-            .finish()
-    }
 }
 
 /// Why an email was not sent.
@@ -349,54 +272,6 @@ pub fn mask_email(address: &str) -> String {
     }
 }
 
-fn smtp_transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
-    let bad = |e: lettre::transport::smtp::Error| {
-        EmailError::Permanent(format!("SMTP settings for {}: {e}", s.host))
-    };
-    let (builder, default_port) = match s.tls {
-        SmtpTls::None => (
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.as_str()),
-            25,
-        ),
-        SmtpTls::Starttls => (
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(bad)?,
-            587,
-        ),
-        SmtpTls::Tls => (
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(bad)?,
-            465,
-        ),
-    };
-    let mut builder = builder
-        .port(s.port.unwrap_or(default_port))
-        .timeout(Some(Duration::from_millis(s.timeout_ms)));
-    if let Some(user) = s.username.as_ref().filter(|u| !u.is_empty()) {
-        builder = builder.credentials(Credentials::new(
-            user.clone(),
-            s.password.clone().unwrap_or_default(),
-        ));
-    }
-    Ok(builder.build())
-}
-
-/// SMTP 5xx is permanent; 4xx, connection and I/O errors and timeouts are transient.
-fn classify_smtp(err: &lettre::transport::smtp::Error, to: &str) -> EmailError {
-    // The error text may quote the recipient; mask it.
-    let text = err.to_string().replace(to.trim(), &mask_email(to));
-    let mut message = text;
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if err.is_permanent() {
-        EmailError::Permanent(format!("SMTP server refused the message: {message}"))
-    } else {
-        EmailError::Transient(format!("SMTP: {message}"))
-    }
-}
-
 async fn write_eml(dir: &Path, message_id: &str, raw: &[u8]) -> Result<(), EmailError> {
     let io = |what: &str, e: std::io::Error| {
         EmailError::Transient(format!("cannot {what} in {}: {e}", dir.display()))
@@ -460,162 +335,4 @@ async fn record(
 
 fn db_error(e: sea_orm::DbErr) -> EmailError {
     EmailError::Transient(format!("email outbox: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn email(key: &str) -> Email {
-        Email {
-            to: "Anna Müller <anna.mueller@example.com>".into(),
-            subject: "Your appointment on Tuesday, November 24".into(),
-            text: "See you at 9:00.\nDemo Dental Practice".into(),
-            idempotency_key: key.into(),
-        }
-    }
-
-    #[test]
-    fn message_ids_are_deterministic() {
-        let a = message_id("call-1/confirmation");
-        assert_eq!(a, message_id("call-1/confirmation"));
-        assert_ne!(a, message_id("call-2/confirmation"));
-        assert!(a.starts_with('<') && a.ends_with("@callsaga>") && a.len() == 64 + 11);
-    }
-
-    #[test]
-    fn masking() {
-        assert_eq!(mask_email("anna.mueller@example.com"), "a***@example.com");
-        assert_eq!(mask_email("Anna <anna@example.com>"), "a***@example.com");
-        assert_eq!(mask_email("nonsense"), "***");
-        assert_eq!(mask_email("@example.com"), "***");
-    }
-
-    #[test]
-    fn settings_deserialize_by_backend() {
-        let smtp: EmailSettings = serde_json::from_value(serde_json::json!({
-            "backend": "smtp", "host": "smtp.example.com", "tls": "tls", "username": "u",
-            "password": "hunter2", "from": "Praxis <noreply@example.com>"
-        }))
-        .unwrap();
-        let EmailBackend::Smtp(s) = &smtp.backend else {
-            panic!("smtp expected: {smtp:?}")
-        };
-        assert_eq!((s.tls, s.port, s.timeout_ms), (SmtpTls::Tls, None, 10_000));
-        assert_eq!(smtp.from, "Praxis <noreply@example.com>");
-        assert!(!format!("{smtp:?}").contains("hunter2"));
-        let file: EmailSettings =
-            serde_json::from_value(serde_json::json!({"backend": "file", "dir": "/tmp/m"}))
-                .unwrap();
-        assert!(matches!(file.backend, EmailBackend::File { .. }));
-        assert_eq!(file.from, default_from());
-        let memory: EmailSettings =
-            serde_json::from_value(serde_json::json!({"backend": "memory"})).unwrap();
-        assert!(matches!(memory.backend, EmailBackend::Memory));
-        let default_tls: EmailSettings =
-            serde_json::from_value(serde_json::json!({"backend": "smtp", "host": "h"})).unwrap();
-        assert!(
-            matches!(&default_tls.backend, EmailBackend::Smtp(s) if s.tls == SmtpTls::Starttls)
-        );
-        assert!(
-            serde_json::from_value::<EmailSettings>(serde_json::json!({"backend": "pigeon"}))
-                .is_err()
-        );
-        assert!(matches!(
-            EmailSettings::default().backend,
-            EmailBackend::File { .. }
-        ));
-        Mailer::new(&smtp).unwrap();
-        Mailer::new(&EmailSettings::default()).unwrap();
-        let bad_from = EmailSettings {
-            from: "not an address".into(),
-            ..EmailSettings::default()
-        };
-        assert!(matches!(
-            Mailer::new(&bad_from),
-            Err(EmailError::Permanent(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn memory_backend_builds_the_message() {
-        let mailer = Mailer::memory();
-        mailer.deliver(&email("k1")).await.unwrap();
-        mailer.deliver(&email("k1")).await.unwrap();
-        let sent = mailer.sent();
-        assert_eq!(sent.len(), 1, "one message per key");
-        let raw = String::from_utf8(sent[0].raw.clone()).unwrap();
-        assert!(
-            raw.contains(&format!("Message-ID: {}", message_id("k1"))),
-            "{raw}"
-        );
-        assert!(
-            raw.contains("Subject: Your appointment on Tuesday, November 24"),
-            "{raw}"
-        );
-        assert!(raw.contains("anna.mueller@example.com"), "{raw}");
-        assert!(
-            raw.contains("Content-Type: text/plain; charset=utf-8"),
-            "{raw}"
-        );
-        assert_eq!(sent[0].text, "See you at 9:00.\nDemo Dental Practice");
-    }
-
-    #[tokio::test]
-    async fn invalid_recipients_are_permanent() {
-        let mailer = Mailer::memory();
-        let mut e = email("k2");
-        e.to = "not-an-address".into();
-        let err = mailer.deliver(&e).await.unwrap_err();
-        assert!(matches!(err, EmailError::Permanent(_)), "{err}");
-        assert!(!err.is_transient());
-    }
-
-    #[tokio::test]
-    async fn file_backend_writes_one_eml_per_key() {
-        let dir = std::env::temp_dir().join(format!("callsaga-mail-{}", Uuid::new_v4().simple()));
-        let mailer = Mailer::new(&EmailSettings {
-            from: default_from(),
-            backend: EmailBackend::File { dir: dir.clone() },
-        })
-        .unwrap();
-        mailer.deliver(&email("k3")).await.unwrap();
-        mailer.deliver(&email("k3")).await.unwrap();
-        mailer.deliver(&email("k4")).await.unwrap();
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(names.len(), 2, "{names:?}");
-        assert!(
-            names
-                .iter()
-                .all(|n| n.ends_with(".eml") && n.len() == 64 + 4)
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[tokio::test]
-    async fn smtp_down_is_transient() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mailer = Mailer::new(&EmailSettings {
-            from: default_from(),
-            backend: EmailBackend::Smtp(SmtpSettings {
-                host: "127.0.0.1".into(),
-                port: Some(port),
-                tls: SmtpTls::None,
-                username: None,
-                password: None,
-                timeout_ms: 2_000,
-            }),
-        })
-        .unwrap();
-        let err = mailer.deliver(&email("k5")).await.unwrap_err();
-        assert!(err.is_transient(), "{err}");
-    }
 }
