@@ -10,6 +10,9 @@
 //! `--gap-ms 0` fires every call's tool calls back to back, all calls starting together
 //! (a burst: then p99 is the queue behind 32 simultaneous workflow starts).
 
+mod pace;
+use pace::Pace;
+
 use callsaga_api::devserver::{DevServer, DevServerOptions, default_temporal_bin, free_port};
 use callsaga_api::{App, Components, Settings};
 use chrono::{Datelike, Duration as ChronoDuration, NaiveDate, Utc, Weekday};
@@ -109,28 +112,6 @@ fn ms(d: Duration) -> String {
 }
 
 /// One simulated call: `rounds` tool calls in sequence.
-/// When the `r`-th tool call of a call starts: staggered start, then one every `pace.gap`.
-#[derive(Clone, Copy)]
-struct Pace {
-    begin: tokio::time::Instant,
-    offset: Duration,
-    gap: Duration,
-}
-
-impl Pace {
-    fn new(gap: Duration, slot: usize, concurrency: usize) -> Self {
-        Self {
-            begin: tokio::time::Instant::now(),
-            offset: gap.mul_f64(slot as f64 / concurrency.max(1) as f64),
-            gap,
-        }
-    }
-
-    async fn wait(&self, round: usize) {
-        tokio::time::sleep_until(self.begin + self.offset + self.gap * round as u32).await;
-    }
-}
-
 async fn our_call(
     http: reqwest::Client,
     url: String,
@@ -138,12 +119,12 @@ async fn our_call(
     tool: &'static str,
     call_no: usize,
     rounds: usize,
-    pace: Pace,
+    mut pace: Pace,
 ) -> Vec<Duration> {
     let call_id = uuid::Uuid::new_v4().to_string();
     let mut out = Vec::new();
     for r in 0..rounds {
-        pace.wait(r).await;
+        pace.tick().await;
         let args = match tool {
             "book_appointment" => {
                 // A distinct slot for every booking of the run.
@@ -195,12 +176,12 @@ async fn floor_call(
     client: Client,
     task_queue: String,
     rounds: usize,
-    pace: Pace,
+    mut pace: Pace,
 ) -> Vec<Duration> {
     let id = format!("floor-{}", uuid::Uuid::new_v4().simple());
     let mut out = Vec::new();
     for r in 0..rounds {
-        pace.wait(r).await;
+        pace.tick().await;
         let started = Instant::now();
         if r == 0 {
             let opts = WorkflowUpdateWithStartOptions::new(
@@ -321,14 +302,14 @@ async fn main() -> anyhow::Result<()> {
         "check_availability",
         0,
         2,
-        Pace::new(Duration::ZERO, 0, 1),
+        Pace::new(tokio::time::Instant::now(), Duration::ZERO, 0, 1),
     )
     .await;
     floor_call(
         client.clone(),
         floor_queue.clone(),
         2,
-        Pace::new(Duration::ZERO, 0, 1),
+        Pace::new(tokio::time::Instant::now(), Duration::ZERO, 0, 1),
     )
     .await;
 
@@ -354,7 +335,7 @@ async fn main() -> anyhow::Result<()> {
                 client.clone(),
                 floor_queue.clone(),
                 rounds,
-                Pace::new(gap, i, concurrency),
+                Pace::new(tokio::time::Instant::now(), gap, i, concurrency),
             )
         }))
         .await
@@ -371,7 +352,7 @@ async fn main() -> anyhow::Result<()> {
                     tool,
                     offset + i,
                     rounds,
-                    Pace::new(gap, i, concurrency),
+                    Pace::new(tokio::time::Instant::now(), gap, i, concurrency),
                 )
             }))
             .await

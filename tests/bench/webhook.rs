@@ -10,6 +10,9 @@
 //! Everything is real: a Temporal dev server (in memory), the callsaga API + relay + worker on
 //! a fresh SQLite file (or `--database-url postgres://…`), HTTP over loopback.
 
+mod pace;
+use pace::Pace;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing::post;
@@ -114,14 +117,12 @@ async fn run_calls(
         let scripts: Vec<_> = (0..rounds)
             .map(|_| call_script(&uuid::Uuid::new_v4().to_string(), templates))
             .collect();
-        // Calls start spread over one gap, then each sends an event every `gap`.
-        let mut next = begin + gap.mul_f64(worker as f64 / concurrency as f64);
+        let mut pace = Pace::new(begin, gap, worker, concurrency);
         tasks.push(tokio::spawn(async move {
             let mut samples = Samples::default();
             for script in scripts {
                 for (label, body) in script {
-                    tokio::time::sleep_until(next).await;
-                    next = tokio::time::Instant::now().max(next) + gap;
+                    pace.tick().await;
                     let started = Instant::now();
                     let resp = client
                         .post(&url)
