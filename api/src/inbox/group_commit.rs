@@ -15,8 +15,9 @@
 
 use super::{Accepted, NewEvent};
 use callsaga_entity::webhook_inbox::ActiveModel;
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{ActiveValue, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Most events committed in one transaction.
@@ -34,6 +35,7 @@ struct Job {
 #[derive(Clone)]
 pub struct InboxWriter {
     jobs: mpsc::Sender<Job>,
+    batch_failures: Arc<AtomicU64>,
 }
 
 impl InboxWriter {
@@ -46,10 +48,20 @@ impl InboxWriter {
             _ => 1,
         };
         let rx = Arc::new(Mutex::new(rx));
+        let batch_failures = Arc::new(AtomicU64::new(0));
         for _ in 0..lanes {
-            tokio::spawn(run(db.clone(), rx.clone()));
+            tokio::spawn(run(db.clone(), rx.clone(), batch_failures.clone()));
         }
-        Self { jobs }
+        Self {
+            jobs,
+            batch_failures,
+        }
+    }
+
+    /// Batches that failed as a whole and were stored one by one instead (also the metric
+    /// `callsaga_inbox_batch_failures_total`).
+    pub fn batch_failures(&self) -> u64 {
+        self.batch_failures.load(Ordering::Relaxed)
     }
 
     /// Stores one event durably (idempotent on the body's SHA-256), like [`super::accept`].
@@ -70,7 +82,11 @@ impl InboxWriter {
 }
 
 /// One writer lane: takes what is waiting (the receiver is held only while taking), commits it.
-async fn run(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(
+    db: DatabaseConnection,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    batch_failures: Arc<AtomicU64>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         metrics::histogram!("callsaga_inbox_batch_size").record(jobs.len() as f64);
@@ -81,6 +97,8 @@ async fn run(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
             Err(e) => {
+                batch_failures.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("callsaga_inbox_batch_failures_total").increment(1);
                 tracing::warn!(error = %e, events = jobs.len(), "inbox batch failed; storing its events one by one");
                 for job in jobs.drain(..) {
                     let result = super::insert(&db, job.row).await;
@@ -95,11 +113,26 @@ async fn commit_batch(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Accep
     if let [job] = jobs {
         return Ok(vec![super::insert(db, job.row.clone()).await?]);
     }
+    // With several lanes, insert in body-hash order: two lanes holding the same duplicate
+    // bodies then wait for each other in one order only, never in a cycle (PostgreSQL detects a
+    // deadlock only after `deadlock_timeout`, a second by default, holding every ack of both
+    // batches). One lane keeps arrival order, and so the ids of a batch.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    if db.get_database_backend() == DbBackend::Postgres {
+        order.sort_by(|&a, &b| dedupe_key(&jobs[a]).cmp(dedupe_key(&jobs[b])));
+    }
     let txn = db.begin().await?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        results.push(super::insert(&txn, job.row.clone()).await?);
+    let mut results = vec![Accepted::Duplicate; jobs.len()];
+    for i in order {
+        results[i] = super::insert(&txn, jobs[i].row.clone()).await?;
     }
     txn.commit().await?;
     Ok(results)
+}
+
+fn dedupe_key(job: &Job) -> &str {
+    match &job.row.body_sha256 {
+        ActiveValue::Set(key) | ActiveValue::Unchanged(key) => key,
+        ActiveValue::NotSet => "",
+    }
 }
