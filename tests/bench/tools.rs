@@ -120,7 +120,7 @@ async fn our_call(
     call_no: usize,
     rounds: usize,
     mut pace: Pace,
-) -> Vec<Duration> {
+) -> Vec<(usize, Duration)> {
     let call_id = uuid::Uuid::new_v4().to_string();
     let mut out = Vec::new();
     for r in 0..rounds {
@@ -156,7 +156,7 @@ async fn our_call(
             .await
             .expect("post");
         let answer: Value = resp.json().await.expect("json");
-        out.push(started.elapsed());
+        out.push((r, started.elapsed()));
         let entry = &answer["results"][0];
         assert!(
             entry["result"].is_string() || entry["error"].is_string(),
@@ -177,7 +177,7 @@ async fn floor_call(
     task_queue: String,
     rounds: usize,
     mut pace: Pace,
-) -> Vec<Duration> {
+) -> Vec<(usize, Duration)> {
     let id = format!("floor-{}", uuid::Uuid::new_v4().simple());
     let mut out = Vec::new();
     for r in 0..rounds {
@@ -211,7 +211,7 @@ async fn floor_call(
                 .await
                 .expect("update");
         }
-        out.push(started.elapsed());
+        out.push((r, started.elapsed()));
     }
     out
 }
@@ -324,13 +324,14 @@ async fn main() -> anyhow::Result<()> {
         }
     );
     println!(
-        "{:<20} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
+        "{:<26} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
         "tool", "calls", "n", "p50", "p99", "floor p50", "floor p99", "p99 ×"
     );
     let mut offset = 0usize;
+    let mut split = Vec::new();
     for concurrency in [1usize, 32] {
         let rounds = if concurrency == 1 { rounds * 2 } else { rounds };
-        let mut floor: Vec<Duration> = futures::future::join_all((0..concurrency).map(|i| {
+        let floor: Vec<(usize, Duration)> = futures::future::join_all((0..concurrency).map(|i| {
             floor_call(
                 client.clone(),
                 floor_queue.clone(),
@@ -342,43 +343,75 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .collect();
-        let (f50, f99) = (pct(&mut floor, 0.5), pct(&mut floor, 0.99));
         for tool in ["check_availability", "book_appointment"] {
-            let mut ours: Vec<Duration> = futures::future::join_all((0..concurrency).map(|i| {
-                our_call(
-                    http.clone(),
-                    url.clone(),
-                    template.clone(),
-                    tool,
-                    offset + i,
-                    rounds,
-                    Pace::new(tokio::time::Instant::now(), gap, i, concurrency),
-                )
-            }))
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+            let ours: Vec<(usize, Duration)> =
+                futures::future::join_all((0..concurrency).map(|i| {
+                    our_call(
+                        http.clone(),
+                        url.clone(),
+                        template.clone(),
+                        tool,
+                        offset + i,
+                        rounds,
+                        Pace::new(tokio::time::Instant::now(), gap, i, concurrency),
+                    )
+                }))
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
             offset += concurrency;
-            let (o50, o99) = (pct(&mut ours, 0.5), pct(&mut ours, 0.99));
-            println!(
-                "{:<20} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8.2}",
-                tool,
-                concurrency,
-                ours.len(),
-                ms(o50),
-                ms(o99),
-                ms(f50),
-                ms(f99),
-                o99.as_secs_f64() / f99.as_secs_f64().max(1e-9)
-            );
+            print_row(tool, concurrency, &ours, &floor, |_| true);
+            split.push((tool, concurrency, ours, floor.clone()));
         }
+    }
+    println!(
+        "\nthe same samples split: the first tool call of a call (update-with-start starts the \
+         workflow) and the later ones (a call in progress)"
+    );
+    for (tool, concurrency, ours, floor) in &split {
+        print_row(&format!("{tool} first"), *concurrency, ours, floor, |r| {
+            r == 0
+        });
+        print_row(&format!("{tool} later"), *concurrency, ours, floor, |r| {
+            r > 0
+        });
     }
     print_activity_means(&http, &app.base_url()).await;
     app.shutdown().await?;
     server.stop().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// One table row: p50/p99 of our samples and of the floor's, of the rounds `keep` selects.
+fn print_row(
+    label: &str,
+    concurrency: usize,
+    ours: &[(usize, Duration)],
+    floor: &[(usize, Duration)],
+    keep: impl Fn(usize) -> bool,
+) {
+    let select = |v: &[(usize, Duration)]| -> Vec<Duration> {
+        v.iter()
+            .filter(|(r, _)| keep(*r))
+            .map(|(_, d)| *d)
+            .collect()
+    };
+    let (mut ours, mut floor) = (select(ours), select(floor));
+    let (o50, o99) = (pct(&mut ours, 0.5), pct(&mut ours, 0.99));
+    let (f50, f99) = (pct(&mut floor, 0.5), pct(&mut floor, 0.99));
+    println!(
+        "{:<26} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8.2}",
+        label,
+        concurrency,
+        ours.len(),
+        ms(o50),
+        ms(o99),
+        ms(f50),
+        ms(f99),
+        o99.as_secs_f64() / f99.as_secs_f64().max(1e-9)
+    );
 }
 
 /// Where the time of the runs above went: mean duration per activity, from `/metrics`.

