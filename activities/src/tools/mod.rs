@@ -104,26 +104,34 @@ pub(crate) async fn guarded<T>(
     name: &str,
     work: impl Future<Output = Result<T, ActivityError>>,
 ) -> Result<T, ActivityError> {
-    timed(name, async {
+    let started = std::time::Instant::now();
+    let result = async {
         let fault = faults.before(name)?;
         let out = work.await?;
         FaultPlan::after(name, fault)?;
         Ok(out)
-    })
-    .await
+    }
+    .await;
+    record_time(name, started, result.is_ok());
+    result
 }
 
-/// Runs `work`, recording its duration in `callsaga_activity_seconds{activity=name}`.
+/// Runs `work` (no fault plan), recording its duration like [`guarded`].
 async fn timed<T>(
     name: &str,
     work: impl Future<Output = Result<T, ActivityError>>,
 ) -> Result<T, ActivityError> {
     let started = std::time::Instant::now();
     let result = work.await;
-    let outcome = if result.is_ok() { "ok" } else { "error" };
+    record_time(name, started, result.is_ok());
+    result
+}
+
+/// `callsaga_activity_seconds{activity, outcome}`.
+fn record_time(name: &str, started: std::time::Instant, ok: bool) {
+    let outcome = if ok { "ok" } else { "error" };
     metrics::histogram!("callsaga_activity_seconds", "activity" => name.to_owned(), "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
-    result
 }
 
 #[activities]
