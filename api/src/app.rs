@@ -106,6 +106,7 @@ impl App {
             settings: settings.clone(),
             temporal,
             relay: relay.clone(),
+            live_calls: Default::default(),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         tokio::spawn(crate::db::run_checkpointer(

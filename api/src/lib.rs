@@ -8,6 +8,7 @@ pub mod db;
 pub mod devserver;
 pub mod error;
 pub mod inbox;
+pub mod live_calls;
 pub mod metrics;
 pub mod ratelimit;
 pub mod relay;

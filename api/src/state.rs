@@ -1,6 +1,7 @@
 //! Shared, cheap-to-clone application state handed to every handler.
 
 use crate::inbox::InboxWriter;
+use crate::live_calls::LiveCalls;
 use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::temporal::LazyClient;
@@ -15,4 +16,6 @@ pub struct AppState {
     pub relay: Relay,
     /// Commits accepted webhook events (group commit).
     pub inbox: InboxWriter,
+    /// Calls known to have a workflow (a hint for tool calls).
+    pub live_calls: LiveCalls,
 }

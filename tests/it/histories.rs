@@ -48,7 +48,7 @@ async fn every_important_branch_runs_and_can_be_recorded() {
         "{a}"
     );
     end_with(&app, &call, "customer-ended-call").await;
-    record_history(&app, &call, "booking-success.json").await;
+    record_history(&app, &call, "booking-one-step.json").await;
 
     // Booking compensated (the appointment row cannot be recorded).
     let call = new_call_id();
@@ -60,7 +60,7 @@ async fn every_important_branch_runs_and_can_be_recorded() {
     let a = call_tool(&app, &call, "book_appointment", booking(day, "10:00")).await;
     assert!(a["error"].is_string(), "{a}");
     end_with(&app, &call, "customer-ended-call").await;
-    record_history(&app, &call, "booking-compensated.json").await;
+    record_history(&app, &call, "booking-one-step-compensated.json").await;
 
     // Reschedule.
     let call = new_call_id();

@@ -268,7 +268,8 @@ async fn booking_compensates_at_every_step() {
     let mail = mail_dir();
     let app = app(Engine::Sqlite, &mail).await;
     let day = future_weekday(2);
-    for (i, step) in ["calendar.create_event", "appointments.record", "email.send"]
+    // The embedded calendar plans and records in one step; a fault at either part of it.
+    for (i, step) in ["booking.plan", "appointments.record", "email.send"]
         .iter()
         .enumerate()
     {
@@ -291,9 +292,7 @@ async fn booking_compensates_at_every_step() {
     app.app
         .faults
         .fail("appointments.record", Fault::AfterEffect, 1);
-    app.app
-        .faults
-        .fail("calendar.create_event", Fault::AfterEffect, 1);
+    app.app.faults.fail("email.send", Fault::AfterEffect, 1);
     let a = call_tool(
         &app,
         &new_call_id(),
@@ -509,6 +508,53 @@ async fn sagas_against_a_real_caldav_calendar() {
     .await;
     assert!(a["error"].is_string(), "{a}");
     assert_eq!(events().await.len(), 1, "the compensated event is gone");
+
+    // The event cannot be created → nothing in the calendar, no row.
+    app.app
+        .faults
+        .fail("calendar.create_event", Fault::Permanent, 1);
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "12:00", "NoEvent"),
+    )
+    .await;
+    assert!(a["error"].is_string(), "{a}");
+    assert_eq!(events().await.len(), 1);
+    assert_eq!(booked(&app).await.len(), 1);
+
+    // Event and row both "succeeded but timed out": retried without a second event or row.
+    app.app
+        .faults
+        .fail("calendar.create_event", Fault::AfterEffect, 1);
+    app.app
+        .faults
+        .fail("appointments.record", Fault::AfterEffect, 1);
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "13:00", "Twice"),
+    )
+    .await;
+    assert!(text(&a).contains("is booked"), "{a}");
+    assert_eq!(events().await.len(), 2);
+    assert_eq!(booked(&app).await.len(), 2);
+    let twice = booked(&app)
+        .await
+        .into_iter()
+        .find(|r| r.customer_name == "Twice")
+        .expect("the retried booking");
+    let a = call_tool(
+        &app,
+        &call,
+        "cancel_appointment",
+        json!({ "appointmentId": twice.id.to_string() }),
+    )
+    .await;
+    assert!(text(&a).contains("cancelled"), "{a}");
+    assert_eq!(events().await.len(), 1);
 
     let a = call_tool(
         &app,

@@ -8,7 +8,7 @@ use crate::payloads::{
     SettleEscalationsInput,
 };
 use crate::tool_payloads::{
-    AppointmentRef, BookingPlan, CancelAppointmentInput, CancelPlan, CreateEventInput,
+    AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan, CreateEventInput,
     DeleteEventInput, EscalationDecision, MarkEscalationInput, MoveEventInput, Planned,
     RecordAppointmentInput, ReschedulePlan, SendEmailInput, SetAppointmentTimeInput, Speech,
     ToolInput,
@@ -79,6 +79,16 @@ impl AppointmentActivities {
         unimplemented!()
     }
 
+    /// The booking's plan and, for the embedded calendar, its recording in one step (the
+    /// appointment row is the event there: one insert, which the database's overlap constraint
+    /// arbitrates). Idempotent on the booking key; a slot taken meanwhile is a `Say`.
+    #[activity(name = "booking.plan_and_record")]
+    pub fn plan_and_record_booking(
+        input: ToolInput,
+    ) -> Result<Planned<BookingStep>, ActivityError> {
+        unimplemented!()
+    }
+
     /// Fails with the non-retryable type `SlotTaken` when another booking got there first.
     #[activity(name = "appointments.record")]
     pub fn record_appointment(
@@ -145,8 +155,8 @@ impl CallEndActivities {
 /// Marker types, for `#[activity(definition = ...)]` in the implementing crate.
 pub mod markers {
     pub use super::appointment_activities::{
-        CancelAppointment, CreateEvent, DeleteEvent, MoveEvent, RecordAppointment, SendEmail,
-        SetAppointmentTime,
+        CancelAppointment, CreateEvent, DeleteEvent, MoveEvent, PlanAndRecordBooking,
+        RecordAppointment, SendEmail, SetAppointmentTime,
     };
     pub use super::call_end_activities::{
         ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, SettleEscalations,

@@ -2,17 +2,68 @@
 //! appointment → send the confirmation email. A permanent failure of a later step deletes the
 //! calendar event (and the appointment row); a slot taken by a concurrent caller between plan
 //! and record ends in alternatives for that day, not in a double booking.
+//!
+//! Since [`PATCH_BOOKING_ONE_STEP`], planning and recording are one step when the agent's
+//! calendar is the embedded one (its appointment row *is* the event, so "create the event" was
+//! a no-op there): one local activity instead of three while the caller waits. An external
+//! calendar (CalDAV) still runs event → record as separate steps with their compensations.
+//! Histories recorded before the patch replay on the three-step path.
 
 use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
 use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
-    CancelAppointmentInput, CreateEventInput, DeleteEventInput, RecordAppointmentInput,
-    SendEmailInput, ToolCallAnswer, ToolInput,
+    BookingPlan, CancelAppointmentInput, CreateEventInput, DeleteEventInput,
+    RecordAppointmentInput, SendEmailInput, ToolCallAnswer, ToolCallRequest, ToolInput,
+    booking_key,
 };
 use temporalio_sdk::WorkflowContext;
 
+/// Plan and record in one step for the embedded calendar.
+pub(crate) const PATCH_BOOKING_ONE_STEP: &str = "booking-one-step-v1";
+
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
+    if ctx.patched(PATCH_BOOKING_ONE_STEP) {
+        one_step(ctx, input).await
+    } else {
+        three_steps(ctx, input).await
+    }
+}
+
+async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
+    let req = input.request.clone();
+    let mut saga = Saga::new(ctx, "book_appointment");
+    // The step may record the appointment (embedded calendar): its inverse first.
+    saga.on_failure(
+        AppointmentActivities::cancel_appointment,
+        cancel_input(booking_key(&input.workflow_id, &req.tool_call_id)),
+    );
+    let stepped = saga
+        .step(
+            AppointmentActivities::plan_and_record_booking,
+            input.clone(),
+        )
+        .await;
+    let step = match stepped {
+        Err(e) => {
+            saga.compensate(&e.to_string()).await;
+            return crate::tools::failed(&req, &e);
+        }
+        planned => match crate::tools::go_or_answer(&req, planned) {
+            Ok(step) => step,
+            Err(answer) => return answer,
+        },
+    };
+    if !step.recorded
+        && let Err(answer) = event_then_record(&mut saga, &input, &step.plan, false).await
+    {
+        return answer;
+    }
+    confirm(saga, &req, step.plan).await
+}
+
+/// The path of histories recorded before [`PATCH_BOOKING_ONE_STEP`].
+async fn three_steps(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     let req = input.request.clone();
     let mut saga = Saga::new(ctx, "book_appointment");
     let planned = saga
@@ -22,13 +73,38 @@ pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -
         Ok(plan) => plan,
         Err(answer) => return answer,
     };
+    if let Err(answer) = event_then_record(&mut saga, &input, &plan, true).await {
+        return answer;
+    }
+    confirm(saga, &req, plan).await
+}
 
-    let delete_event = DeleteEventInput {
-        agent_id: plan.agent_id.clone(),
-        uid: plan.key.clone(),
-        event_id: None,
-    };
-    saga.on_failure(AppointmentActivities::delete_event, delete_event);
+fn cancel_input(key: String) -> CancelAppointmentInput {
+    CancelAppointmentInput {
+        appointment_id: None,
+        key: Some(key),
+        reason: Some("booking saga compensation".into()),
+    }
+}
+
+/// External calendar: create the event, then record the appointment (each with its inverse
+/// registered first; `register_cancel` is false when the caller registered the row's already).
+/// `Err` is the answer to give after compensating.
+async fn event_then_record(
+    saga: &mut Saga,
+    input: &ToolInput,
+    plan: &BookingPlan,
+    register_cancel: bool,
+) -> Result<(), ToolCallAnswer> {
+    let req = &input.request;
+    saga.on_failure(
+        AppointmentActivities::delete_event,
+        DeleteEventInput {
+            agent_id: plan.agent_id.clone(),
+            uid: plan.key.clone(),
+            event_id: None,
+        },
+    );
     let created = saga
         .step(
             AppointmentActivities::create_event,
@@ -46,18 +122,15 @@ pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -
         Ok(id) => id,
         Err(e) => {
             saga.compensate(&e.to_string()).await;
-            return crate::tools::failed(&req, &e);
+            return Err(crate::tools::failed(req, &e));
         }
     };
-
-    saga.on_failure(
-        AppointmentActivities::cancel_appointment,
-        CancelAppointmentInput {
-            appointment_id: None,
-            key: Some(plan.key.clone()),
-            reason: Some("booking saga compensation".into()),
-        },
-    );
+    if register_cancel {
+        saga.on_failure(
+            AppointmentActivities::cancel_appointment,
+            cancel_input(plan.key.clone()),
+        );
+    }
     let recorded = saga
         .step(
             AppointmentActivities::record_appointment,
@@ -70,13 +143,17 @@ pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -
         .await;
     if let Err(e) = recorded {
         saga.compensate(&e.to_string()).await;
-        return if failure_type(&e) == Some("SlotTaken") {
-            ToolCallAnswer::result(&req, plan.slot_taken)
+        return Err(if failure_type(&e) == Some("SlotTaken") {
+            ToolCallAnswer::result(req, plan.slot_taken.clone())
         } else {
-            crate::tools::failed(&req, &e)
-        };
+            crate::tools::failed(req, &e)
+        });
     }
+    Ok(())
+}
 
+/// Sends the confirmation email (if the caller gave an address), then confirms.
+async fn confirm(mut saga: Saga, req: &ToolCallRequest, plan: BookingPlan) -> ToolCallAnswer {
     if let Some(email) = plan.email.clone() {
         let sent = saga
             .step(
@@ -89,8 +166,8 @@ pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -
             .await;
         if let Err(e) = sent {
             saga.compensate(&e.to_string()).await;
-            return crate::tools::failed(&req, &e);
+            return crate::tools::failed(req, &e);
         }
     }
-    ToolCallAnswer::result(&req, plan.confirmation)
+    ToolCallAnswer::result(req, plan.confirmation)
 }

@@ -82,9 +82,9 @@ impl Saga {
 
     /// Runs the registered compensations in reverse order. Compensations are retried hard; one
     /// that still fails is reported and the others run anyway.
-    pub(crate) async fn compensate(self, reason: &str) -> Vec<String> {
+    pub(crate) async fn compensate(&mut self, reason: &str) -> Vec<String> {
         let mut failed = Vec::new();
-        for (label, compensation) in self.compensations.into_iter().rev() {
+        for (label, compensation) in std::mem::take(&mut self.compensations).into_iter().rev() {
             self.ctx.set_current_details(format!(
                 "saga **{}** compensating `{label}` because: {reason}",
                 self.name

@@ -129,6 +129,21 @@ pub struct BookingPlan {
     pub email: Option<EmailDraft>,
 }
 
+/// What `booking.plan_and_record` did with a [`BookingPlan`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingStep {
+    pub plan: BookingPlan,
+    /// True when the appointment is recorded already: the embedded calendar, where the
+    /// appointment row is the calendar event. False for an external calendar, where the saga
+    /// creates the event and then records it.
+    pub recorded: bool,
+}
+
+/// The idempotency key (and calendar UID) of a booking: `<workflow id>:<tool call id>`.
+pub fn booking_key(workflow_id: &str, tool_call_id: &str) -> String {
+    format!("{workflow_id}:{tool_call_id}")
+}
+
 /// Input of `calendar.create_event` (idempotent on `uid`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateEventInput {

@@ -89,12 +89,20 @@ pub(crate) async fn record_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
 ) -> Result<AppointmentRef, ActivityError> {
+    try_record(deps, input)
+        .await?
+        .ok_or_else(|| permanent("SlotTaken", "another appointment overlaps this time"))
+}
+
+/// Inserts the appointment row; `None` when another appointment overlaps it. Idempotent on the
+/// booking key: the insert goes first (one statement on the common path) and only a conflict
+/// looks the key up, so a retry whose row exists gets that row back — whether the key's unique
+/// index or the overlap check (its own row overlaps it) tripped first.
+pub(crate) async fn try_record(
+    deps: &Activities,
+    input: &RecordAppointmentInput,
+) -> Result<Option<AppointmentRef>, ActivityError> {
     let plan = &input.plan;
-    if let Some(existing) = by_key(deps, &plan.key).await? {
-        return Ok(AppointmentRef {
-            appointment_id: existing.id.to_string(),
-        });
-    }
     let call_id = calls::Entity::find()
         .filter(calls::Column::VapiCallId.eq(&input.vapi_call_id))
         .one(&deps.db)
@@ -120,28 +128,30 @@ pub(crate) async fn record_appointment(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    match appointments::Entity::insert(row)
+    let inserted = appointments::Entity::insert(row)
         .exec_without_returning(&deps.db)
-        .await
-    {
-        Ok(_) => Ok(AppointmentRef {
-            appointment_id: id.to_string(),
-        }),
-        Err(e)
-            if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-                && !e.to_string().contains(APPOINTMENTS_NO_OVERLAP) =>
-        {
-            // A concurrent retry of the same step won: same key, same appointment.
-            let existing = by_key(deps, &plan.key).await?.ok_or_else(|| {
-                transient(anyhow::anyhow!(
-                    "appointment vanished after a unique violation"
-                ))
-            })?;
-            Ok(AppointmentRef {
-                appointment_id: existing.id.to_string(),
-            })
+        .await;
+    let err = match inserted {
+        Ok(_) => {
+            return Ok(Some(AppointmentRef {
+                appointment_id: id.to_string(),
+            }));
         }
-        Err(e) => Err(classify(e)),
+        Err(e) => e,
+    };
+    let overlap = err.to_string().contains(APPOINTMENTS_NO_OVERLAP);
+    if !overlap && !matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return Err(transient(err));
+    }
+    // This booking's own row (a retry of a step whose result was lost), else a real overlap.
+    match by_key(deps, &plan.key).await? {
+        Some(existing) => Ok(Some(AppointmentRef {
+            appointment_id: existing.id.to_string(),
+        })),
+        None if overlap => Ok(None),
+        None => Err(transient(anyhow::anyhow!(
+            "appointment vanished after a unique violation"
+        ))),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod answer;
 mod args;
+mod booking_step;
 mod context;
 pub(crate) use context::AgentContext;
 mod effects;
@@ -15,7 +16,7 @@ use crate::Activities;
 use crate::faults::FaultPlan;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::tool_payloads::{
-    AppointmentRef, BookingPlan, CancelAppointmentInput, CancelPlan, CreateEventInput,
+    AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan, CreateEventInput,
     DeleteEventInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
     SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
 };
@@ -176,6 +177,15 @@ impl AppointmentActivitiesImpl {
             effects::move_event(&self.deps, &input),
         )
         .await
+    }
+
+    #[activity(definition = markers::PlanAndRecordBooking)]
+    pub async fn plan_and_record_booking(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Planned<BookingStep>, ActivityError> {
+        Box::pin(booking_step::plan_and_record(&self.deps, &input)).await
     }
 
     #[activity(definition = markers::RecordAppointment)]

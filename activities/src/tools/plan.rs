@@ -11,7 +11,7 @@ use crate::availability::{
     Language, free_slots, local_date, parse_slot_id, speak_date, speak_time,
 };
 use callsaga_workflows::tool_payloads::{
-    BookingPlan, CancelPlan, EmailDraft, Planned, ReschedulePlan, ToolInput,
+    BookingPlan, CancelPlan, EmailDraft, Planned, ReschedulePlan, ToolInput, booking_key,
 };
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use temporalio_sdk::activities::ActivityError;
@@ -121,9 +121,27 @@ pub(crate) async fn booking(
     deps: &Activities,
     input: &ToolInput,
 ) -> Result<Planned<BookingPlan>, ActivityError> {
+    Ok(booking_on(deps, input).await?.0)
+}
+
+/// The booking plan, and whether the agent's calendar is the embedded one (where recording
+/// the appointment is creating the event).
+pub(crate) async fn booking_on(
+    deps: &Activities,
+    input: &ToolInput,
+) -> Result<(Planned<BookingPlan>, bool), ActivityError> {
     let ctx = AgentContext::for_tool(deps, input).await?;
+    let embedded = ctx.agent.calendar_provider == "embedded";
+    Ok((booking_for(deps, input, &ctx).await?, embedded))
+}
+
+async fn booking_for(
+    deps: &Activities,
+    input: &ToolInput,
+    ctx: &AgentContext,
+) -> Result<Planned<BookingPlan>, ActivityError> {
     if !ctx.has_calendar() {
-        return Ok(no_calendar(&ctx));
+        return Ok(no_calendar(ctx));
     }
     if input.request.arguments_error.is_some() {
         return Ok(clarify(ctx.say(
@@ -132,7 +150,7 @@ pub(crate) async fn booking(
         )));
     }
     let now = Utc::now();
-    let args = Args::new(&input.request.arguments, &ctx, local_date(ctx.tz, now));
+    let args = Args::new(&input.request.arguments, ctx, local_date(ctx.tz, now));
     let parsed = (|| {
         let duration = args.duration()?;
         let (date, time, duration) = match args.text("slotId").and_then(|id| parse_slot_id(&id)) {
@@ -166,18 +184,20 @@ pub(crate) async fn booking(
         Ok(p) => p,
         Err(text) => return Ok(clarify(text)),
     };
-    let (start, end, busy) = match check_slot(deps, &ctx, date, time, duration, None).await? {
+    let key = booking_key(&input.workflow_id, &input.request.tool_call_id);
+    // This booking's own event does not make its slot busy: a retry after recording it.
+    let own = Some(key.as_str());
+    let (start, end, busy) = match check_slot(deps, ctx, date, time, duration, own).await? {
         SlotCheck::Free(s, e, busy) => (s, e, busy),
         SlotCheck::Unavailable(text) => return Ok(say(text)),
     };
-    let key = format!("{}:{}", input.workflow_id, input.request.tool_call_id);
-    let at = when(&ctx, start);
+    let at = when(ctx, start);
     let business = ctx.agent.business_name.clone();
     let confirmation = ctx.say(
         &format!("Your appointment on {at} is booked, {name}."),
         &format!("Ihr Termin am {at} ist gebucht, {name}."),
     );
-    let taken_others = alternatives_if_taken(&ctx, date, (start, end), &busy, duration, now);
+    let taken_others = alternatives_if_taken(ctx, date, (start, end), &busy, duration, now);
     let slot_taken = ctx.say(
         &format!("I'm sorry, {at} was just taken. {taken_others}"),
         &format!("Der Termin am {at} wurde leider gerade vergeben. {taken_others}"),

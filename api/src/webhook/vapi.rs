@@ -97,6 +97,7 @@ async fn dispatch(
                 })
                 .await?;
             state.relay.notify();
+            state.live_calls.note(call_id);
             let duplicate = accepted == Accepted::Duplicate;
             tracing::info!(
                 call.id = %call_id,
