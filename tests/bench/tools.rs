@@ -9,6 +9,12 @@
 //! calls start staggered over one gap, so 32 calls are 32 calls in progress at once.
 //! `--gap-ms 0` fires every call's tool calls back to back, all calls starting together
 //! (a burst: then p99 is the queue behind 32 simultaneous workflow starts).
+//!
+//! The floor and each tool are measured in `--blocks` interleaved blocks (default 3), each
+//! block in a rotated order, and the samples are pooled: a machine that gets slower or faster
+//! during the run shifts the floor and the tools alike instead of whichever ran then.
+//! `book_appointment +email` is the booking with the caller's email address, so the saga's
+//! confirmation email (file backend here) is in it too.
 
 mod pace;
 use pace::Pace;
@@ -66,6 +72,89 @@ impl FloorActivities {
     }
 }
 
+/// What one phase of the run measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Floor,
+    Availability,
+    Booking,
+    /// A booking with the caller's email address: the saga's confirmation email step too.
+    BookingWithEmail,
+}
+
+impl Kind {
+    /// The floor first: its samples are the comparison for the others.
+    const ALL: [Kind; 4] = [
+        Kind::Floor,
+        Kind::Availability,
+        Kind::Booking,
+        Kind::BookingWithEmail,
+    ];
+
+    fn tool(self) -> &'static str {
+        match self {
+            Kind::Floor => "floor",
+            Kind::Availability => "check_availability",
+            Kind::Booking | Kind::BookingWithEmail => "book_appointment",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::BookingWithEmail => "book_appointment +email",
+            other => other.tool(),
+        }
+    }
+}
+
+/// Where the phases send their requests.
+struct Targets<'a> {
+    http: &'a reqwest::Client,
+    url: &'a str,
+    template: &'a Arc<Value>,
+    client: &'a Client,
+    floor_queue: &'a str,
+}
+
+/// One phase: `concurrency` simulated calls of `rounds` requests each; (round, latency) pairs.
+async fn run_kind(
+    kind: Kind,
+    concurrency: usize,
+    offset: usize,
+    rounds: usize,
+    gap: Duration,
+    to: &Targets<'_>,
+) -> Vec<(usize, Duration)> {
+    let begin = tokio::time::Instant::now();
+    let calls = (0..concurrency).map(|i| {
+        let pace = Pace::new(begin, gap, i, concurrency);
+        async move {
+            match kind {
+                Kind::Floor => {
+                    floor_call(to.client.clone(), to.floor_queue.to_owned(), rounds, pace).await
+                }
+                _ => {
+                    our_call(
+                        to.http.clone(),
+                        to.url.to_owned(),
+                        to.template.clone(),
+                        kind,
+                        offset + i,
+                        rounds,
+                        pace,
+                    )
+                    .await
+                }
+            }
+        }
+    });
+    futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 fn samples_dir() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     [
@@ -92,12 +181,14 @@ fn tool_body(
     serde_json::to_vec(&v).unwrap()
 }
 
-fn weekday(n: i64) -> NaiveDate {
-    let mut d = Utc::now().date_naive() + ChronoDuration::days(2 + n);
-    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-        d += ChronoDuration::days(1);
-    }
-    d
+/// The `n`-th weekday (Monday to Friday) from the day after tomorrow on, counting from 0.
+fn weekday(n: usize) -> NaiveDate {
+    let is_weekday = |d: &NaiveDate| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+    (0..)
+        .map(|i| Utc::now().date_naive() + ChronoDuration::days(2 + i))
+        .filter(is_weekday)
+        .nth(n)
+        .expect("weekdays never run out")
 }
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
@@ -116,7 +207,7 @@ async fn our_call(
     http: reqwest::Client,
     url: String,
     template: Arc<Value>,
-    tool: &'static str,
+    kind: Kind,
     call_no: usize,
     rounds: usize,
     mut pace: Pace,
@@ -125,26 +216,33 @@ async fn our_call(
     let mut out = Vec::new();
     for r in 0..rounds {
         pace.tick().await;
-        let args = match tool {
-            "book_appointment" => {
-                // A distinct slot for every booking of the run.
+        let args = match kind {
+            Kind::Availability => {
+                json!({ "date": weekday(1).to_string(), "timeOfDay": "morning" })
+            }
+            Kind::Booking | Kind::BookingWithEmail => {
+                // A distinct slot for every booking of the run (16 half hours a day, 9 to 17).
                 let slot = call_no * rounds + r;
-                let day = weekday((slot / 16) as i64 * 7);
+                let day = weekday(slot / 16);
                 let time = format!(
                     "{:02}:{}",
                     9 + (slot % 16) / 2,
                     if slot.is_multiple_of(2) { "00" } else { "30" }
                 );
-                json!({ "date": day.to_string(), "startTime": time, "customerName": "Bench",
-                        "customerPhone": "+4915112345678" })
+                let mut args = json!({ "date": day.to_string(), "startTime": time,
+                        "customerName": "Bench", "customerPhone": "+4915112345678" });
+                if kind == Kind::BookingWithEmail {
+                    args["customerEmail"] = "bench@example.com".into();
+                }
+                args
             }
-            _ => json!({ "date": weekday(1).to_string(), "timeOfDay": "morning" }),
+            Kind::Floor => unreachable!("the floor does not go through the webhook"),
         };
         let body = tool_body(
             &template,
             &call_id,
             &format!("tc_{}", uuid::Uuid::new_v4().simple()),
-            tool,
+            kind.tool(),
             args,
         );
         let started = Instant::now();
@@ -226,6 +324,7 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or(default)
     };
     let rounds = arg("--rounds", 8) as usize;
+    let blocks = arg("--blocks", 3).max(1) as usize;
     let gap = Duration::from_millis(arg("--gap-ms", 1000));
     let server = DevServer::start(DevServerOptions {
         temporal_bin: default_temporal_bin()?,
@@ -299,7 +398,7 @@ async fn main() -> anyhow::Result<()> {
         http.clone(),
         url.clone(),
         template.clone(),
-        "check_availability",
+        Kind::Availability,
         0,
         2,
         Pace::new(tokio::time::Instant::now(), Duration::ZERO, 0, 1),
@@ -314,8 +413,8 @@ async fn main() -> anyhow::Result<()> {
     .await;
 
     println!(
-        "tool-call latency, ms ({rounds} tool calls per simulated call, {} ms apart{}; \
-         floor = update + local activity on the same server)\n",
+        "tool-call latency, ms ({rounds} tool calls per simulated call and block, {} ms apart{}; \
+         {blocks} interleaved blocks, pooled; floor = update + local activity on the same server)\n",
         gap.as_millis(),
         if gap.is_zero() {
             ", all calls at once"
@@ -324,56 +423,73 @@ async fn main() -> anyhow::Result<()> {
         }
     );
     println!(
-        "{:<26} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
+        "{:<30} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
         "tool", "calls", "n", "p50", "p99", "floor p50", "floor p99", "p99 ×"
     );
     let mut offset = 0usize;
     let mut split = Vec::new();
+    let mut per_block = Vec::new();
     for concurrency in [1usize, 32] {
-        let rounds = if concurrency == 1 { rounds * 2 } else { rounds };
-        let floor: Vec<(usize, Duration)> = futures::future::join_all((0..concurrency).map(|i| {
-            floor_call(
-                client.clone(),
-                floor_queue.clone(),
-                rounds,
-                Pace::new(tokio::time::Instant::now(), gap, i, concurrency),
-            )
-        }))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-        for tool in ["check_availability", "book_appointment"] {
-            let ours: Vec<(usize, Duration)> =
-                futures::future::join_all((0..concurrency).map(|i| {
-                    our_call(
-                        http.clone(),
-                        url.clone(),
-                        template.clone(),
-                        tool,
-                        offset + i,
-                        rounds,
-                        Pace::new(tokio::time::Instant::now(), gap, i, concurrency),
-                    )
-                }))
-                .await
-                .into_iter()
-                .flatten()
-                .collect();
-            offset += concurrency;
-            print_row(tool, concurrency, &ours, &floor, |_| true);
-            split.push((tool, concurrency, ours, floor.clone()));
+        // Block b runs the kinds in an order rotated by b, so slow drift of the machine (other
+        // load, the server's growing state) falls on the floor and on our tools alike.
+        let mut samples: Vec<Vec<(usize, Duration)>> = vec![Vec::new(); Kind::ALL.len()];
+        let mut blocks_p99: Vec<Vec<Duration>> = vec![Vec::new(); Kind::ALL.len()];
+        for block in 0..blocks {
+            for k in 0..Kind::ALL.len() {
+                let k = (k + block) % Kind::ALL.len();
+                let got = run_kind(
+                    Kind::ALL[k],
+                    concurrency,
+                    offset,
+                    rounds,
+                    gap,
+                    &Targets {
+                        http: &http,
+                        url: &url,
+                        template: &template,
+                        client: &client,
+                        floor_queue: &floor_queue,
+                    },
+                )
+                .await;
+                offset += concurrency;
+                let mut durations: Vec<Duration> = got.iter().map(|(_, d)| *d).collect();
+                blocks_p99[k].push(pct(&mut durations, 0.99));
+                samples[k].extend(got);
+            }
         }
+        let floor = samples[0].clone();
+        for (k, kind) in Kind::ALL.iter().enumerate().skip(1) {
+            print_row(kind.label(), concurrency, &samples[k], &floor, |_| true);
+            split.push((kind.label(), concurrency, samples[k].clone(), floor.clone()));
+            let ratios: Vec<String> = blocks_p99[k]
+                .iter()
+                .zip(&blocks_p99[0])
+                .map(|(o, f)| format!("{:.2}", o.as_secs_f64() / f.as_secs_f64().max(1e-9)))
+                .collect();
+            per_block.push(format!(
+                "{:<30} {:>5}   {}",
+                kind.label(),
+                concurrency,
+                ratios.join("  ")
+            ));
+        }
+    }
+    println!(
+        "\np99 × floor p99 of each block alone (fewer samples, so noisier than the pooled row)"
+    );
+    for line in &per_block {
+        println!("{line}");
     }
     println!(
         "\nthe same samples split: the first tool call of a call (update-with-start starts the \
          workflow) and the later ones (a call in progress)"
     );
-    for (tool, concurrency, ours, floor) in &split {
-        print_row(&format!("{tool} first"), *concurrency, ours, floor, |r| {
+    for (label, concurrency, ours, floor) in &split {
+        print_row(&format!("{label} first"), *concurrency, ours, floor, |r| {
             r == 0
         });
-        print_row(&format!("{tool} later"), *concurrency, ours, floor, |r| {
+        print_row(&format!("{label} later"), *concurrency, ours, floor, |r| {
             r > 0
         });
     }
@@ -402,7 +518,7 @@ fn print_row(
     let (o50, o99) = (pct(&mut ours, 0.5), pct(&mut ours, 0.99));
     let (f50, f99) = (pct(&mut floor, 0.5), pct(&mut floor, 0.99));
     println!(
-        "{:<26} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8.2}",
+        "{:<30} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8.2}",
         label,
         concurrency,
         ours.len(),
