@@ -11,7 +11,7 @@ use callsaga_entity::{escalation_configs, users};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-async fn end_with(app: &TestApp, call: &str, reason: &str) {
+pub(crate) async fn end_with(app: &TestApp, call: &str, reason: &str) {
     let mut report = sample_value("customer-ended-call.json");
     report["message"]["call"]["id"] = call.into();
     report["message"]["endedReason"] = reason.into();

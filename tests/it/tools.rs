@@ -580,6 +580,21 @@ async fn sagas_against_a_real_caldav_calendar() {
         events().await.is_empty(),
         "the event is deleted from CalDAV"
     );
+
+    // A whole call with one CalDAV booking (plan, then event → record as separate steps),
+    // ended and billed: the history of that branch.
+    let recorded = new_call_id();
+    let a = call_tool(
+        &app,
+        &recorded,
+        "book_appointment",
+        booking_args(day, "11:00", "Recorded"),
+    )
+    .await;
+    assert!(text(&a).contains("is booked"), "{a}");
+    assert_eq!(events().await.len(), 1);
+    crate::histories::end_with(&app, &recorded, "customer-ended-call").await;
+    crate::helpers::record_history(&app, &recorded, "booking-caldav.json").await;
     app.shutdown().await;
 }
 
