@@ -4,6 +4,7 @@
 //! merge that gives the same row however often it runs — so a Temporal retry, or a replay after a
 //! worker crash, never doubles an effect.
 
+pub mod agent_cache;
 pub mod availability;
 pub mod calendar;
 pub mod call_end;
@@ -21,6 +22,7 @@ pub use call_end::CallEndActivitiesImpl;
 pub use call_record::CallRecordActivitiesImpl;
 pub use tools::{AppointmentActivitiesImpl, ToolPlanningActivitiesImpl};
 
+use crate::agent_cache::AgentCache;
 use crate::email::Mailer;
 use crate::faults::FaultPlan;
 use crate::pricing::Pricing;
@@ -38,6 +40,8 @@ pub struct Activities {
     pub faults: FaultPlan,
     /// What a call costs.
     pub pricing: Pricing,
+    /// Agents of recent tool calls (off unless [`Activities::with_agent_cache`]).
+    pub agents: AgentCache,
 }
 
 impl Activities {
@@ -58,6 +62,13 @@ impl Activities {
             mailer,
             faults,
             pricing,
+            agents: AgentCache::default(),
         }
+    }
+
+    /// Reuses a tool call's agent for `ttl` (see [`agent_cache`]).
+    pub fn with_agent_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.agents = AgentCache::new(ttl);
+        self
     }
 }

@@ -26,6 +26,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10));
     if settings.is_sqlite() {
+        // A pooled SQLite connection is a file handle in this process: it cannot go stale, so
+        // sqlx's default ping on every checkout (one more round trip to the connection's worker
+        // thread per query) buys nothing.
+        opts.test_before_acquire(false);
         opts.max_connections(8)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
@@ -47,7 +51,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 })
             });
     } else {
-        opts.max_connections(20);
+        // Ping only connections idle long enough to have been dropped by the server or a
+        // proxy, not every checkout (a network round trip per query).
+        opts.max_connections(20)
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
     Database::connect(opts)
         .await

@@ -88,6 +88,9 @@ pub struct ToolSettings {
     /// Budget for answering a tool-calls request (Vapi's tool timeout is 20 s by default, but
     /// a caller hears dead air long before): past it the caller hears "confirming that now".
     pub deadline_ms: u64,
+    /// How long a worker reuses an agent's row for its tool calls (0: read it every time); a
+    /// change to an agent reaches tool calls within this time.
+    pub agent_cache_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -137,7 +140,7 @@ fn defaults() -> serde_json::Value {
             "request_timeout_ms": 10_000,
         },
         "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30 },
-        "tools": { "deadline_ms": 5000 },
+        "tools": { "deadline_ms": 5000, "agent_cache_ms": 5000 },
         "billing": { "mode": "per_started_minute", "credits_per_minute": 10 },
         "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },
         "email": { "backend": "file", "dir": "data/mail" },

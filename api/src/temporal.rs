@@ -11,6 +11,7 @@ use callsaga_activities::{
 };
 use callsaga_workflows::CallWorkflow;
 use std::sync::Arc;
+use std::time::Duration;
 use temporalio_client::{Client, ClientOptions, ConnectionOptions, TlsOptions};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::OnceCell;
@@ -93,7 +94,8 @@ impl WorkerHandle {
                         let runtime = Runtime::from_current_tokio(Default::default())?;
                         let db = crate::db::connect(&settings).await?;
                         let mailer = Arc::new(Mailer::new(&settings.email)?);
-                        let activities = Activities::new(db, mailer, faults, settings.billing);
+                        let activities = Activities::new(db, mailer, faults, settings.billing)
+                            .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms));
                         let client = connect(&settings.temporal).await?;
                         let options = worker_options(&settings.temporal.task_queue, &activities)?;
                         let worker = Worker::new(&runtime, client, options)?;

@@ -554,7 +554,10 @@ async fn print_activity_means(http: &reqwest::Client, base: &str) {
         ) else {
             continue;
         };
-        let name = labels.split('"').nth(1).unwrap_or("?").to_owned();
+        let mut name = labels.split('"').nth(1).unwrap_or("?").to_owned();
+        if labels.contains("outcome=\"error\"") {
+            name.push_str(" (failed)");
+        }
         let entry = sums.entry(name).or_default();
         match kind {
             "sum" => entry.0 += value,

@@ -19,7 +19,12 @@ pub(crate) async fn plan_and_record(
     deps: &Activities,
     input: &ToolInput,
 ) -> Result<Planned<BookingStep>, ActivityError> {
-    let (planned, embedded) = guarded(&deps.faults, PLAN, plan::booking_on(deps, input)).await?;
+    // The call's row id is only needed for the insert; its lookup overlaps the plan's reads.
+    let (planned, call_id) = tokio::join!(
+        guarded(&deps.faults, PLAN, plan::booking_on(deps, input)),
+        effects::call_row_id(deps, &input.vapi_call_id),
+    );
+    let (planned, embedded) = planned?;
     let plan = match planned {
         Planned::Go(plan) => plan,
         Planned::Say { text, is_error } => return Ok(Planned::Say { text, is_error }),
@@ -35,7 +40,8 @@ pub(crate) async fn plan_and_record(
         event_id: EmbeddedCalendar::event_id(&plan.key),
         plan,
     };
-    match guarded(&deps.faults, RECORD, effects::try_record(deps, &record)).await? {
+    let insert = effects::insert_appointment(deps, &record, call_id?);
+    match guarded(&deps.faults, RECORD, insert).await? {
         Some(_) => Ok(Planned::Go(BookingStep {
             plan: record.plan,
             recorded: true,

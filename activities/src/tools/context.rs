@@ -26,14 +26,15 @@ impl AgentContext {
         input: &ToolInput,
     ) -> Result<Self, ActivityError> {
         let req = &input.request;
-        let agent = crate::tenant::find_agent(
-            &deps.db,
-            req.assistant_id.as_deref(),
-            req.phone_number_id.as_deref(),
-        )
-        .await
-        .map_err(transient)?
-        .ok_or_else(|| permanent("UnknownAgent", "no active agent for this call"))?;
+        let (assistant, phone) = (req.assistant_id.as_deref(), req.phone_number_id.as_deref());
+        if let Some(agent) = deps.agents.get(assistant, phone) {
+            return Self::new(agent);
+        }
+        let agent = crate::tenant::find_agent(&deps.db, assistant, phone)
+            .await
+            .map_err(transient)?
+            .ok_or_else(|| permanent("UnknownAgent", "no active agent for this call"))?;
+        deps.agents.put(assistant, phone, &agent);
         Self::new(agent)
     }
 

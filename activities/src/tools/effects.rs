@@ -102,13 +102,31 @@ pub(crate) async fn try_record(
     deps: &Activities,
     input: &RecordAppointmentInput,
 ) -> Result<Option<AppointmentRef>, ActivityError> {
-    let plan = &input.plan;
-    let call_id = calls::Entity::find()
-        .filter(calls::Column::VapiCallId.eq(&input.vapi_call_id))
+    let call_id = call_row_id(deps, &input.vapi_call_id).await?;
+    insert_appointment(deps, input, call_id).await
+}
+
+/// The `calls` row of a Vapi call, if the relay has recorded one yet (a tool call can come
+/// before the first status update).
+pub(crate) async fn call_row_id(
+    deps: &Activities,
+    vapi_call_id: &str,
+) -> Result<Option<Uuid>, ActivityError> {
+    calls::Entity::find()
+        .filter(calls::Column::VapiCallId.eq(vapi_call_id))
         .one(&deps.db)
         .await
-        .map_err(transient)?
-        .map(|c| c.id);
+        .map_err(transient)
+        .map(|c| c.map(|c| c.id))
+}
+
+/// [`try_record`] with the call's row id already looked up.
+pub(crate) async fn insert_appointment(
+    deps: &Activities,
+    input: &RecordAppointmentInput,
+    call_id: Option<Uuid>,
+) -> Result<Option<AppointmentRef>, ActivityError> {
+    let plan = &input.plan;
     let now = Utc::now();
     let id = Uuid::now_v7();
     let row = appointments::ActiveModel {
