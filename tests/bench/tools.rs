@@ -530,7 +530,8 @@ fn print_row(
     );
 }
 
-/// Where the time of the runs above went: mean duration per activity, from `/metrics`.
+/// Where the time of the runs above went: mean, p99 and max duration per activity, from
+/// `/metrics`.
 async fn print_activity_means(http: &reqwest::Client, base: &str) {
     let Ok(text) = async {
         http.get(format!("{base}/metrics"))
@@ -543,7 +544,14 @@ async fn print_activity_means(http: &reqwest::Client, base: &str) {
     else {
         return;
     };
-    let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    #[derive(Default)]
+    struct Times {
+        sum: f64,
+        count: f64,
+        /// (bucket upper bound in seconds, cumulative count), from the histogram.
+        buckets: Vec<(f64, f64)>,
+    }
+    let mut times = std::collections::BTreeMap::<String, Times>::new();
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("callsaga_activity_seconds_") else {
             continue;
@@ -558,17 +566,48 @@ async fn print_activity_means(http: &reqwest::Client, base: &str) {
         if labels.contains("outcome=\"error\"") {
             name.push_str(" (failed)");
         }
-        let entry = sums.entry(name).or_default();
+        let entry = times.entry(name).or_default();
         match kind {
-            "sum" => entry.0 += value,
-            "count" => entry.1 += value,
+            "sum" => entry.sum += value,
+            "count" => entry.count += value,
+            "bucket" => {
+                let le = labels
+                    .split("le=\"")
+                    .nth(1)
+                    .and_then(|l| l.split('"').next())
+                    .and_then(|l| l.parse::<f64>().ok())
+                    .unwrap_or(f64::INFINITY);
+                entry.buckets.push((le, value));
+            }
             _ => {}
         }
     }
-    println!("\nactivity time inside the tool calls above (mean ms, all runs)");
-    for (name, (sum, count)) in sums {
-        if count > 0.0 {
-            println!("{name:<32} {count:>6} {:>8.2}", sum / count * 1000.0);
+    // The histogram bucket a quantile falls in: its upper bound (coarse, but it tells a
+    // stall inside an activity from one in Temporal).
+    let bound = |t: &Times, q: f64| -> String {
+        let mut buckets = t.buckets.clone();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        buckets
+            .iter()
+            .find(|(_, cum)| *cum >= (t.count * q).ceil())
+            .map_or("?".into(), |(le, _)| format!("≤{}", le * 1000.0))
+    };
+    println!(
+        "\nactivity time inside the tool calls above (ms, all runs; p99 and max as histogram buckets)"
+    );
+    println!(
+        "{:<32} {:>6} {:>8} {:>8} {:>8}",
+        "activity", "n", "mean", "p99", "max"
+    );
+    for (name, t) in &times {
+        if t.count > 0.0 {
+            println!(
+                "{name:<32} {:>6} {:>8.2} {:>8} {:>8}",
+                t.count,
+                t.sum / t.count * 1000.0,
+                bound(t, 0.99),
+                bound(t, 1.0)
+            );
         }
     }
 }
