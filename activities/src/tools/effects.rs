@@ -89,21 +89,10 @@ pub(crate) async fn record_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
 ) -> Result<AppointmentRef, ActivityError> {
-    try_record(deps, input)
+    let call_id = call_row_id(deps, &input.vapi_call_id).await?;
+    insert_appointment(deps, input, call_id)
         .await?
         .ok_or_else(|| permanent("SlotTaken", "another appointment overlaps this time"))
-}
-
-/// Inserts the appointment row; `None` when another appointment overlaps it. Idempotent on the
-/// booking key: the insert goes first (one statement on the common path) and only a conflict
-/// looks the key up, so a retry whose row exists gets that row back — whether the key's unique
-/// index or the overlap check (its own row overlaps it) tripped first.
-pub(crate) async fn try_record(
-    deps: &Activities,
-    input: &RecordAppointmentInput,
-) -> Result<Option<AppointmentRef>, ActivityError> {
-    let call_id = call_row_id(deps, &input.vapi_call_id).await?;
-    insert_appointment(deps, input, call_id).await
 }
 
 /// The `calls` row of a Vapi call, if the relay has recorded one yet (a tool call can come
@@ -120,7 +109,11 @@ pub(crate) async fn call_row_id(
         .map(|c| c.map(|c| c.id))
 }
 
-/// [`try_record`] with the call's row id already looked up.
+/// Inserts the appointment row (linked to the call's row `call_id`, if any); `None` when
+/// another appointment overlaps it. Idempotent on the booking key: the insert goes first (one
+/// statement on the common path) and only a conflict looks the key up, so a retry whose row
+/// exists gets that row back — whether the key's unique index or the overlap check (its own row
+/// overlaps it) tripped first.
 pub(crate) async fn insert_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
