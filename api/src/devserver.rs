@@ -123,6 +123,9 @@ kill "$c" 2>/dev/null; wait "$c""#;
             api_key: None,
             tls: false,
             ui_url: String::new(),
+            // Not used: this client does not run a worker.
+            workflow_pollers: 2,
+            nonsticky_poll_ratio: 0.5,
         };
         let mut last_err = None;
         while started.elapsed() < timeout {

@@ -13,6 +13,7 @@ use callsaga_workflows::CallWorkflow;
 use std::sync::Arc;
 use std::time::Duration;
 use temporalio_client::{Client, ClientOptions, ConnectionOptions, TlsOptions};
+use temporalio_sdk::runtime::PollerBehavior;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::OnceCell;
 
@@ -59,14 +60,39 @@ impl LazyClient {
 }
 
 /// Registers every workflow and activity of callsaga on a worker's options.
-pub fn worker_options(task_queue: &str, activities: &Activities) -> anyhow::Result<WorkerOptions> {
-    Ok(WorkerOptions::new(task_queue)
+pub fn worker_options(
+    settings: &TemporalSettings,
+    activities: &Activities,
+) -> anyhow::Result<WorkerOptions> {
+    let mut options = WorkerOptions::new(settings.task_queue.as_str())
         .register_workflow::<CallWorkflow>()?
         .register_activities(CallRecordActivitiesImpl::new(activities.clone()))
         .register_activities(ToolPlanningActivitiesImpl::new(activities.clone()))
         .register_activities(AppointmentActivitiesImpl::new(activities.clone()))
         .register_activities(CallEndActivitiesImpl::new(activities.clone()))
-        .build())
+        .build();
+    set_pollers(&mut options, settings)?;
+    Ok(options)
+}
+
+/// Applies `temporal.workflow_pollers` and `temporal.nonsticky_poll_ratio` to a worker (also
+/// used by `bench-tools`, so its floor polls the way our worker does).
+pub fn set_pollers(options: &mut WorkerOptions, settings: &TemporalSettings) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        settings.workflow_pollers >= 2,
+        "temporal.workflow_pollers must be at least 2 (one for new calls, one for cached ones), \
+         not {}",
+        settings.workflow_pollers
+    );
+    anyhow::ensure!(
+        settings.nonsticky_poll_ratio > 0.0 && settings.nonsticky_poll_ratio <= 1.0,
+        "temporal.nonsticky_poll_ratio must be above 0 and at most 1, not {}",
+        settings.nonsticky_poll_ratio
+    );
+    options.workflow_task_poller_behavior =
+        Some(PollerBehavior::SimpleMaximum(settings.workflow_pollers));
+    options.nonsticky_to_sticky_poll_ratio = settings.nonsticky_poll_ratio;
+    Ok(())
 }
 
 /// A worker running on its own thread (the SDK's `Worker::run` future is not `Send`).
@@ -97,7 +123,7 @@ impl WorkerHandle {
                         let activities = Activities::new(db, mailer, faults, settings.billing)
                             .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms));
                         let client = connect(&settings.temporal).await?;
-                        let options = worker_options(&settings.temporal.task_queue, &activities)?;
+                        let options = worker_options(&settings.temporal, &activities)?;
                         let worker = Worker::new(&runtime, client, options)?;
                         anyhow::Ok((runtime, worker))
                     }
@@ -135,5 +161,36 @@ impl WorkerHandle {
         tokio::task::spawn_blocking(move || thread.join())
             .await?
             .map_err(|_| anyhow::anyhow!("worker thread panicked"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temporal(overrides: serde_json::Value) -> TemporalSettings {
+        Settings::from_overrides(serde_json::json!({ "temporal": overrides }))
+            .expect("settings")
+            .temporal
+    }
+
+    #[test]
+    fn pollers_come_from_the_settings_and_bad_values_are_refused() {
+        let mut options = WorkerOptions::new("q").build();
+        set_pollers(&mut options, &temporal(serde_json::json!({}))).expect("defaults");
+        assert_eq!(
+            options.workflow_task_poller_behavior,
+            Some(PollerBehavior::SimpleMaximum(10))
+        );
+        assert!((options.nonsticky_to_sticky_poll_ratio - 0.5).abs() < f32::EPSILON);
+
+        let one = temporal(serde_json::json!({ "workflow_pollers": 1 }));
+        let err = set_pollers(&mut options, &one).expect_err("one poller");
+        assert!(err.to_string().contains("workflow_pollers"), "{err}");
+        for ratio in [0.0, 1.5, -0.1] {
+            let bad = temporal(serde_json::json!({ "nonsticky_poll_ratio": ratio }));
+            let err = set_pollers(&mut options, &bad).expect_err("bad ratio");
+            assert!(err.to_string().contains("nonsticky_poll_ratio"), "{err}");
+        }
     }
 }

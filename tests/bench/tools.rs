@@ -14,10 +14,18 @@
 //! block in a rotated order, and the samples are pooled: a machine that gets slower or faster
 //! during the run shifts the floor and the tools alike instead of whichever ran then.
 //! `book_appointment +email` is the booking with the caller's email address, so the saga's
-//! confirmation email (file backend here) is in it too.
+//! confirmation email (file backend here) is in it too. `--pollers N --nonsticky-pct P` set
+//! the workflow-task pollers of both workers (default 10 and 50 %, as `temporal.*` does).
+//!
+//! Beside the latencies it prints CPU per request (this process and the Temporal server) and,
+//! from the histories, how long each workflow task waited for a poller and how long the worker
+//! held it.
 
+mod cpu;
+mod history;
 mod pace;
 mod report;
+use cpu::Cpu;
 use pace::Pace;
 use report::{pct, print_activity_means, print_row};
 
@@ -126,7 +134,7 @@ async fn run_kind(
     rounds: usize,
     gap: Duration,
     to: &Targets<'_>,
-) -> Vec<(usize, Duration)> {
+) -> (Vec<(usize, Duration)>, Vec<String>) {
     let begin = tokio::time::Instant::now();
     let calls = (0..concurrency).map(|i| {
         let pace = Pace::new(begin, gap, i, concurrency);
@@ -150,11 +158,13 @@ async fn run_kind(
             }
         }
     });
-    futures::future::join_all(calls)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    let mut samples = Vec::new();
+    let mut ids = Vec::new();
+    for (got, id) in futures::future::join_all(calls).await {
+        samples.extend(got);
+        ids.push(id);
+    }
+    (samples, ids)
 }
 
 fn samples_dir() -> PathBuf {
@@ -202,7 +212,7 @@ async fn our_call(
     call_no: usize,
     rounds: usize,
     mut pace: Pace,
-) -> Vec<(usize, Duration)> {
+) -> (Vec<(usize, Duration)>, String) {
     let call_id = uuid::Uuid::new_v4().to_string();
     let mut out = Vec::new();
     for r in 0..rounds {
@@ -258,7 +268,7 @@ async fn our_call(
             eprintln!("warning: a tool call hit the deadline");
         }
     }
-    out
+    (out, callsaga_workflows::call_workflow_id(&call_id))
 }
 
 async fn floor_call(
@@ -266,7 +276,7 @@ async fn floor_call(
     task_queue: String,
     rounds: usize,
     mut pace: Pace,
-) -> Vec<(usize, Duration)> {
+) -> (Vec<(usize, Duration)>, String) {
     let id = format!("floor-{}", uuid::Uuid::new_v4().simple());
     let mut out = Vec::new();
     for r in 0..rounds {
@@ -302,7 +312,7 @@ async fn floor_call(
         }
         out.push((r, started.elapsed()));
     }
-    out
+    (out, id)
 }
 
 #[tokio::main]
@@ -317,9 +327,13 @@ async fn main() -> anyhow::Result<()> {
     let rounds = arg("--rounds", 8) as usize;
     let blocks = arg("--blocks", 3).max(1) as usize;
     let gap = Duration::from_millis(arg("--gap-ms", 1000));
+    // The worker's workflow-task pollers (ours and the floor's alike); defaults as in Settings.
+    let pollers = arg("--pollers", 10);
+    let nonsticky_pct = arg("--nonsticky-pct", 50);
+    let port = free_port()?;
     let server = DevServer::start(DevServerOptions {
         temporal_bin: default_temporal_bin()?,
-        port: free_port()?,
+        port,
         ui_port: None,
         db_file: None,
         die_with_parent: true,
@@ -331,7 +345,8 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_overrides(json!({
         "database_url": format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
         "listen": "127.0.0.1:0",
-        "temporal": { "address": server.address },
+        "temporal": { "address": server.address, "workflow_pollers": pollers,
+            "nonsticky_poll_ratio": nonsticky_pct as f64 / 100.0 },
         "webhook": { "rate_limit": { "per_second": 0.0, "burst": 0.0 } },
         "tools": { "deadline_ms": 10000 },
         "email": { "backend": "file", "dir": dir.join("mail") },
@@ -346,6 +361,10 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     callsaga_api::seed::demo_tenant(&app.state.db).await?;
+    let server_pid = cpu::server_pid(port);
+    if server_pid.is_none() {
+        eprintln!("warning: the Temporal server's process was not found; its CPU shows as 0");
+    }
 
     // The floor's worker, on its own thread (Worker::run is not Send).
     let floor_queue = "bench-floor".to_owned();
@@ -363,11 +382,12 @@ async fn main() -> anyhow::Result<()> {
             let client = callsaga_api::temporal::connect(&floor_settings)
                 .await
                 .expect("client");
-            let options = WorkerOptions::new(queue)
+            let mut options = WorkerOptions::new(queue)
                 .register_workflow::<FloorWorkflow>()
                 .expect("register")
                 .register_activities(FloorActivities)
                 .build();
+            callsaga_api::temporal::set_pollers(&mut options, &floor_settings).expect("pollers");
             let mut worker = Worker::new(&runtime, client, options).expect("worker");
             let _ = tx.send(());
             let _ = worker.run().await;
@@ -420,6 +440,8 @@ async fn main() -> anyhow::Result<()> {
     let mut offset = 0usize;
     let mut split = Vec::new();
     let mut per_block = Vec::new();
+    let mut cpu_lines = Vec::new();
+    let mut workflow_ids: Vec<Vec<String>> = vec![Vec::new(); Kind::ALL.len()];
     let targets = Targets {
         http: &http,
         url: &url,
@@ -432,15 +454,34 @@ async fn main() -> anyhow::Result<()> {
         // load, the server's growing state) falls on the floor and on our tools alike.
         let mut samples: Vec<Vec<(usize, Duration)>> = vec![Vec::new(); Kind::ALL.len()];
         let mut blocks_p99: Vec<Vec<Duration>> = vec![Vec::new(); Kind::ALL.len()];
+        let mut cpu: Vec<Cpu> = vec![Cpu::default(); Kind::ALL.len()];
         for block in 0..blocks {
             for k in 0..Kind::ALL.len() {
                 let k = (k + block) % Kind::ALL.len();
-                let got = run_kind(Kind::ALL[k], concurrency, offset, rounds, gap, &targets).await;
+                let before = Cpu::now(server_pid.as_deref());
+                let (got, ids) =
+                    run_kind(Kind::ALL[k], concurrency, offset, rounds, gap, &targets).await;
+                if concurrency > 1 {
+                    workflow_ids[k].extend(ids);
+                }
+                cpu[k].add(Cpu::now(server_pid.as_deref()).since(before));
                 offset += concurrency;
                 let mut durations: Vec<Duration> = got.iter().map(|(_, d)| *d).collect();
                 blocks_p99[k].push(pct(&mut durations, 0.99));
                 samples[k].extend(got);
             }
+        }
+        for (k, kind) in Kind::ALL.iter().enumerate() {
+            let n = samples[k].len().max(1) as f64;
+            let per = |d: Duration| d.as_secs_f64() * 1000.0 / n;
+            cpu_lines.push(format!(
+                "{:<30} {:>5} {:>10.2} {:>10.2} {:>10.2}",
+                kind.label(),
+                concurrency,
+                per(cpu[k].ours),
+                per(cpu[k].server),
+                per(cpu[k].ours + cpu[k].server)
+            ));
         }
         let floor = samples[0].clone();
         for (k, kind) in Kind::ALL.iter().enumerate().skip(1) {
@@ -464,6 +505,39 @@ async fn main() -> anyhow::Result<()> {
     );
     for line in &per_block {
         println!("{line}");
+    }
+    println!(
+        "\nCPU per request, ms (10 ms ticks summed over the blocks; this process = the service, \
+         the floor's worker and the load)"
+    );
+    println!(
+        "{:<30} {:>5} {:>10} {:>10} {:>10}",
+        "tool", "calls", "this proc", "server", "total"
+    );
+    for line in &cpu_lines {
+        println!("{line}");
+    }
+    println!(
+        "\nworkflow tasks at 32 calls, from the histories (ms): wait = scheduled → picked up by the \
+         worker, held = picked up → completed; first = the task update-with-start created"
+    );
+    println!(
+        "{:<30} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
+        "tool", "first wait", "p99", "first held", "p99", "later wait", "later held"
+    );
+    for (k, kind) in Kind::ALL.iter().enumerate() {
+        let mut t = history::collect(&client, &workflow_ids[k]).await;
+        let ms = |v: &mut Vec<Duration>, q: f64| pct(v, q).as_secs_f64() * 1000.0;
+        println!(
+            "{:<30} {:>11.1} {:>11.1} {:>11.1} {:>11.1} {:>11.1} {:>11.1}",
+            kind.label(),
+            ms(&mut t.first_wait, 0.5),
+            ms(&mut t.first_wait, 0.99),
+            ms(&mut t.first_held, 0.5),
+            ms(&mut t.first_held, 0.99),
+            ms(&mut t.later_wait, 0.5),
+            ms(&mut t.later_held, 0.5),
+        );
     }
     println!(
         "\nthe same samples split: the first tool call of a call (update-with-start starts the \

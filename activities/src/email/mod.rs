@@ -211,7 +211,7 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify_smtp(&e, &email.to)),
-            Transport::File(dir) => write_eml(dir, &message_id, &message.formatted()).await,
+            Transport::File(dir) => write_eml(dir, &message_id, message.formatted()).await,
             Transport::Memory(sent) => {
                 let mut sent = sent
                     .lock()
@@ -272,30 +272,33 @@ pub fn mask_email(address: &str) -> String {
     }
 }
 
-async fn write_eml(dir: &Path, message_id: &str, raw: &[u8]) -> Result<(), EmailError> {
-    let io = |what: &str, e: std::io::Error| {
-        EmailError::Transient(format!("cannot {what} in {}: {e}", dir.display()))
-    };
+async fn write_eml(dir: &Path, message_id: &str, raw: Vec<u8>) -> Result<(), EmailError> {
     let name = message_id
         .trim_start_matches('<')
         .split('@')
         .next()
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_owned();
+    let dir = dir.to_owned();
+    // One trip to the blocking pool for the whole write (each `tokio::fs` call is one).
+    tokio::task::spawn_blocking(move || write_eml_blocking(&dir, &name, &raw))
+        .await
+        .map_err(|e| EmailError::Transient(format!("the mail folder writer stopped: {e}")))?
+}
+
+fn write_eml_blocking(dir: &Path, name: &str, raw: &[u8]) -> Result<(), EmailError> {
+    let io = |what: &str, e: std::io::Error| {
+        EmailError::Transient(format!("cannot {what} in {}: {e}", dir.display()))
+    };
     let path = dir.join(format!("{name}.eml"));
-    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    if path.try_exists().unwrap_or(false) {
         return Ok(());
     }
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| io("create the mail folder", e))?;
+    std::fs::create_dir_all(dir).map_err(|e| io("create the mail folder", e))?;
     // Written aside and renamed, so a reader never sees half a message.
     let tmp = dir.join(format!(".{name}.{}.tmp", Uuid::new_v4().simple()));
-    tokio::fs::write(&tmp, raw)
-        .await
-        .map_err(|e| io("write the message", e))?;
-    tokio::fs::rename(&tmp, &path)
-        .await
-        .map_err(|e| io("store the message", e))
+    std::fs::write(&tmp, raw).map_err(|e| io("write the message", e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io("store the message", e))
 }
 
 async fn record(

@@ -196,7 +196,8 @@ async fn the_replayer_knows_every_workflow_the_worker_runs() {
         Default::default(),
         settings.billing,
     );
-    let worker = crate::temporal::worker_options("replay", &activities).expect("worker options");
+    let worker =
+        crate::temporal::worker_options(&settings.temporal, &activities).expect("worker options");
     let types = |defs: temporalio_sdk::WorkflowDefinitions| {
         let mut names: Vec<String> = defs
             .workflow_definitions()

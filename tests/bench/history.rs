@@ -1,0 +1,81 @@
+//! Where a tool call's time went on the server, from the histories of the bench's workflows:
+//! for each workflow task, how long it waited to be picked up (scheduled → started: the task
+//! queue and the worker's pollers) and how long the worker held it (started → completed: the
+//! workflow code and its local activities). The first task of a workflow (the one that
+//! update-with-start created) is reported apart from the later ones.
+
+use std::time::Duration;
+use temporalio_client::{Client, WorkflowFetchHistoryOptions};
+use temporalio_common::protos::temporal::api::enums::v1::EventType;
+use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
+
+/// Queue wait and worker time of each workflow task of one history, in order.
+#[derive(Default, Clone)]
+pub(crate) struct TaskTimes {
+    pub(crate) first_wait: Vec<Duration>,
+    pub(crate) first_held: Vec<Duration>,
+    pub(crate) later_wait: Vec<Duration>,
+    pub(crate) later_held: Vec<Duration>,
+}
+
+impl TaskTimes {
+    fn extend(&mut self, other: TaskTimes) {
+        self.first_wait.extend(other.first_wait);
+        self.first_held.extend(other.first_held);
+        self.later_wait.extend(other.later_wait);
+        self.later_held.extend(other.later_held);
+    }
+}
+
+fn at(event: &HistoryEvent) -> Option<Duration> {
+    let t = event.event_time.as_ref()?;
+    Some(Duration::new(
+        u64::try_from(t.seconds).ok()?,
+        u32::try_from(t.nanos).ok()?,
+    ))
+}
+
+fn task_times(events: &[HistoryEvent]) -> TaskTimes {
+    let mut out = TaskTimes::default();
+    let (mut scheduled, mut started) = (None, None);
+    let mut first = true;
+    for event in events {
+        let kind = EventType::try_from(event.event_type).unwrap_or(EventType::Unspecified);
+        match kind {
+            EventType::WorkflowTaskScheduled => scheduled = at(event),
+            EventType::WorkflowTaskStarted => started = at(event),
+            EventType::WorkflowTaskCompleted => {
+                if let (Some(s), Some(b), Some(c)) = (scheduled, started, at(event)) {
+                    let (wait, held) = (b.saturating_sub(s), c.saturating_sub(b));
+                    if first {
+                        out.first_wait.push(wait);
+                        out.first_held.push(held);
+                    } else {
+                        out.later_wait.push(wait);
+                        out.later_held.push(held);
+                    }
+                }
+                first = false;
+                (scheduled, started) = (None, None);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The task times of every workflow in `ids` (errors skip a workflow: this is a diagnostic).
+pub(crate) async fn collect(client: &Client, ids: &[String]) -> TaskTimes {
+    let mut all = TaskTimes::default();
+    for id in ids {
+        let history = client
+            .get_workflow_handle::<callsaga_workflows::CallWorkflow>(id.clone())
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .into_events()
+            .await;
+        if let Ok(events) = history {
+            all.extend(task_times(&events));
+        }
+    }
+    all
+}
