@@ -56,8 +56,9 @@ pub struct TemporalSettings {
     pub workflow_pollers: usize,
     /// Share of `workflow_pollers` that poll the normal task queue, where the first workflow
     /// task of every new call waits; the others poll the worker's sticky queue (tasks of calls
-    /// it has cached). The SDK's default, 0.2, leaves one poller for every new call: under 32
-    /// calls at once a first tool call waited 40–80 ms for it at p50 in `bench-tools`.
+    /// it has cached). The SDK's default, 0.2, leaves one poller for every new call: in
+    /// `bench-tools` at 32 calls with a compile sharing the CPU, a first tool call waited 40–80
+    /// ms for it at p50 (6–10 ms with 10 pollers at 0.5); on an idle machine 5–9 ms either way.
     pub nonsticky_poll_ratio: f32,
 }
 

@@ -9,22 +9,13 @@ use temporalio_client::{Client, WorkflowFetchHistoryOptions};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 
-/// Queue wait and worker time of each workflow task of one history, in order.
-#[derive(Default, Clone)]
+/// Queue wait and worker time of workflow tasks, first tasks apart from later ones.
+#[derive(Default)]
 pub(crate) struct TaskTimes {
     pub(crate) first_wait: Vec<Duration>,
     pub(crate) first_held: Vec<Duration>,
     pub(crate) later_wait: Vec<Duration>,
     pub(crate) later_held: Vec<Duration>,
-}
-
-impl TaskTimes {
-    fn extend(&mut self, other: TaskTimes) {
-        self.first_wait.extend(other.first_wait);
-        self.first_held.extend(other.first_held);
-        self.later_wait.extend(other.later_wait);
-        self.later_held.extend(other.later_held);
-    }
 }
 
 fn at(event: &HistoryEvent) -> Option<Duration> {
@@ -35,8 +26,8 @@ fn at(event: &HistoryEvent) -> Option<Duration> {
     ))
 }
 
-fn task_times(events: &[HistoryEvent]) -> TaskTimes {
-    let mut out = TaskTimes::default();
+/// Adds the task times of one history to `out`.
+fn add_task_times(events: &[HistoryEvent], out: &mut TaskTimes) {
     let (mut scheduled, mut started) = (None, None);
     let mut first = true;
     for event in events {
@@ -61,7 +52,6 @@ fn task_times(events: &[HistoryEvent]) -> TaskTimes {
             _ => {}
         }
     }
-    out
 }
 
 /// The task times of every workflow in `ids` (errors skip a workflow: this is a diagnostic).
@@ -74,7 +64,7 @@ pub(crate) async fn collect(client: &Client, ids: &[String]) -> TaskTimes {
             .into_events()
             .await;
         if let Ok(events) = history {
-            all.extend(task_times(&events));
+            add_task_times(&events, &mut all);
         }
     }
     all
