@@ -48,19 +48,17 @@ async fn every_important_branch_runs_and_can_be_recorded() {
         "{a}"
     );
     end_with(&app, &call, "customer-ended-call").await;
-    record_history(&app, &call, "booking-one-step.json").await;
+    record_history(&app, &call, "booking-email-in-step.json").await;
 
-    // Booking compensated (the appointment row cannot be recorded).
+    // Booking compensated (the email fails for good after the row was recorded).
     let call = new_call_id();
     app.post_webhook(&sample("inbound-in-progress.json", &call))
         .await;
-    app.app
-        .faults
-        .fail("appointments.record", Fault::Permanent, 1);
+    app.app.faults.fail("email.send", Fault::Permanent, 1);
     let a = call_tool(&app, &call, "book_appointment", booking(day, "10:00")).await;
     assert!(a["error"].is_string(), "{a}");
     end_with(&app, &call, "customer-ended-call").await;
-    record_history(&app, &call, "booking-one-step-compensated.json").await;
+    record_history(&app, &call, "booking-email-in-step-compensated.json").await;
 
     // Reschedule.
     let call = new_call_id();

@@ -305,6 +305,8 @@ async fn booking_compensates_at_every_step() {
         "{a}"
     );
     assert_eq!(booked(&app).await.len(), 1);
+    // The retried step found its row and its sent email: one message, not two.
+    assert_eq!(mails(&mail).len(), 1);
     // Transient failures are retried by the policy and the booking goes through.
     app.app.faults.fail("email.send", Fault::Transient, 2);
     let a = call_tool(
@@ -319,6 +321,7 @@ async fn booking_compensates_at_every_step() {
         "{a}"
     );
     assert_eq!(booked(&app).await.len(), 2);
+    assert_eq!(mails(&mail).len(), 2);
     app.shutdown().await;
 }
 

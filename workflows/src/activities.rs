@@ -89,6 +89,17 @@ impl AppointmentActivities {
         unimplemented!()
     }
 
+    /// [`Self::plan_and_record_booking`] that also sends the confirmation email once the
+    /// embedded calendar's row is recorded (idempotent on `<booking key>:confirmation`), so the
+    /// caller waits for one local activity. A permanent email failure fails the step (type
+    /// `EmailFailed`) and the saga cancels the row. External calendars get the plan only.
+    #[activity(name = "booking.plan_record_and_confirm")]
+    pub fn plan_record_and_confirm_booking(
+        input: ToolInput,
+    ) -> Result<Planned<BookingStep>, ActivityError> {
+        unimplemented!()
+    }
+
     /// Fails with the non-retryable type `SlotTaken` when another booking got there first.
     #[activity(name = "appointments.record")]
     pub fn record_appointment(
@@ -156,7 +167,7 @@ impl CallEndActivities {
 pub mod markers {
     pub use super::appointment_activities::{
         CancelAppointment, CreateEvent, DeleteEvent, MoveEvent, PlanAndRecordBooking,
-        RecordAppointment, SendEmail, SetAppointmentTime,
+        PlanRecordAndConfirmBooking, RecordAppointment, SendEmail, SetAppointmentTime,
     };
     pub use super::call_end_activities::{
         ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, SettleEscalations,

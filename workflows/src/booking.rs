@@ -8,6 +8,13 @@
 //! a no-op there): one local activity instead of three while the caller waits. An external
 //! calendar (CalDAV) still runs event → record as separate steps with their compensations.
 //! Histories recorded before the patch replay on the three-step path.
+//!
+//! Since [`PATCH_BOOKING_EMAIL_IN_STEP`], that one step sends the confirmation email too
+//! (`booking.plan_record_and_confirm`): each local activity the caller waits for costs a trip
+//! through the SDK's local-activity machinery and a workflow activation (~13 ms under load),
+//! more than the email itself. Its compensation is the same (`appointments.cancel`, registered
+//! before the step): a permanent email failure fails the step and cancels the row. Histories
+//! recorded between the two patches replay with the email as its own step.
 
 use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
@@ -15,12 +22,15 @@ use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
     BookingPlan, CancelAppointmentInput, CreateEventInput, DeleteEventInput,
     RecordAppointmentInput, SendEmailInput, ToolCallAnswer, ToolCallRequest, ToolInput,
-    booking_key,
+    booking_key, confirmation_email_key,
 };
 use temporalio_sdk::WorkflowContext;
 
 /// Plan and record in one step for the embedded calendar.
 pub(crate) const PATCH_BOOKING_ONE_STEP: &str = "booking-one-step-v1";
+
+/// The one step sends the confirmation email too.
+pub(crate) const PATCH_BOOKING_EMAIL_IN_STEP: &str = "booking-one-step-email-v1";
 
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     if ctx.patched(PATCH_BOOKING_ONE_STEP) {
@@ -38,12 +48,19 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
         AppointmentActivities::cancel_appointment,
         cancel_input(booking_key(&input.workflow_id, &req.tool_call_id)),
     );
-    let stepped = saga
-        .step(
+    let stepped = if ctx.patched(PATCH_BOOKING_EMAIL_IN_STEP) {
+        saga.step(
+            AppointmentActivities::plan_record_and_confirm_booking,
+            input.clone(),
+        )
+        .await
+    } else {
+        saga.step(
             AppointmentActivities::plan_and_record_booking,
             input.clone(),
         )
-        .await;
+        .await
+    };
     let step = match stepped {
         Err(e) => {
             saga.compensate(&e.to_string()).await;
@@ -58,6 +75,9 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
         && let Err(answer) = event_then_record(&mut saga, &input, &step.plan, false).await
     {
         return answer;
+    }
+    if step.emailed {
+        return ToolCallAnswer::result(&req, step.plan.confirmation);
     }
     confirm(saga, &req, step.plan).await
 }
@@ -159,7 +179,7 @@ async fn confirm(mut saga: Saga, req: &ToolCallRequest, plan: BookingPlan) -> To
             .step(
                 AppointmentActivities::send_email,
                 SendEmailInput {
-                    idempotency_key: format!("{}:confirmation", plan.key),
+                    idempotency_key: confirmation_email_key(&plan.key),
                     email,
                 },
             )

@@ -4,20 +4,47 @@
 //! nothing for separate "create the event" and "record" steps to do but cost the waiting
 //! caller two more local activities. External calendars get the plan only; the saga creates
 //! the event and records it as before.
+//!
+//! `booking.plan_record_and_confirm` is the same step followed, once the row is recorded, by
+//! the confirmation email (idempotent on `<booking key>:confirmation`, like the separate
+//! `email.send` step it replaces). A retry of the step finds its own row (the plan does not
+//! count it as busy, the insert returns it) and sends at most once.
 
 use super::{effects, guarded, plan};
 use crate::Activities;
 use crate::calendar::EmbeddedCalendar;
-use callsaga_workflows::tool_payloads::{BookingStep, Planned, RecordAppointmentInput, ToolInput};
+use callsaga_workflows::tool_payloads::{
+    BookingStep, Planned, RecordAppointmentInput, SendEmailInput, ToolInput, confirmation_email_key,
+};
 use temporalio_sdk::activities::ActivityError;
 
 /// Fault-plan names: the same as the separate steps', so tests force a failure at either part.
 const PLAN: &str = "booking.plan";
 const RECORD: &str = "appointments.record";
+const EMAIL: &str = "email.send";
 
-pub(crate) async fn plan_and_record(
+/// Whether the step sends the confirmation email after recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Confirm {
+    /// The saga sends it as its own step (histories before `booking-one-step-email-v1`).
+    Later,
+    /// This step sends it.
+    InStep,
+}
+
+/// The step, boxed (its future is large).
+pub(crate) async fn run(
+    deps: &Activities,
+    input: ToolInput,
+    confirm: Confirm,
+) -> Result<Planned<BookingStep>, ActivityError> {
+    Box::pin(plan_and_record(deps, &input, confirm)).await
+}
+
+async fn plan_and_record(
     deps: &Activities,
     input: &ToolInput,
+    confirm: Confirm,
 ) -> Result<Planned<BookingStep>, ActivityError> {
     // The call's row id is only needed for the insert; its lookup overlaps the plan's reads.
     let (planned, call_id) = tokio::join!(
@@ -33,6 +60,7 @@ pub(crate) async fn plan_and_record(
         return Ok(Planned::Go(BookingStep {
             plan,
             recorded: false,
+            emailed: false,
         }));
     }
     let record = RecordAppointmentInput {
@@ -42,14 +70,34 @@ pub(crate) async fn plan_and_record(
     };
     let insert = effects::insert_appointment(deps, &record, call_id?);
     match guarded(&deps.faults, RECORD, insert).await? {
-        Some(_) => Ok(Planned::Go(BookingStep {
-            plan: record.plan,
-            recorded: true,
-        })),
+        Some(_) => {
+            let emailed = confirm == Confirm::InStep && send_confirmation(deps, &record).await?;
+            Ok(Planned::Go(BookingStep {
+                plan: record.plan,
+                recorded: true,
+                emailed,
+            }))
+        }
         // Taken between the plan's read and the insert: the other free times of that day.
         None => Ok(Planned::Say {
             text: record.plan.slot_taken,
             is_error: false,
         }),
     }
+}
+
+/// Sends the plan's confirmation email, if the caller gave an address (`false`: none to send).
+async fn send_confirmation(
+    deps: &Activities,
+    record: &RecordAppointmentInput,
+) -> Result<bool, ActivityError> {
+    let Some(email) = record.plan.email.clone() else {
+        return Ok(false);
+    };
+    let input = SendEmailInput {
+        idempotency_key: confirmation_email_key(&record.plan.key),
+        email,
+    };
+    guarded(&deps.faults, EMAIL, effects::send_email(deps, &input)).await?;
+    Ok(true)
 }

@@ -185,7 +185,16 @@ impl AppointmentActivitiesImpl {
         _ctx: ActivityContext,
         input: ToolInput,
     ) -> Result<Planned<BookingStep>, ActivityError> {
-        Box::pin(booking_step::plan_and_record(&self.deps, &input)).await
+        booking_step::run(&self.deps, input, booking_step::Confirm::Later).await
+    }
+
+    #[activity(definition = markers::PlanRecordAndConfirmBooking)]
+    pub async fn plan_record_and_confirm_booking(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<Planned<BookingStep>, ActivityError> {
+        booking_step::run(&self.deps, input, booking_step::Confirm::InStep).await
     }
 
     #[activity(definition = markers::RecordAppointment)]
