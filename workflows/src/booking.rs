@@ -21,8 +21,7 @@ use crate::activities::{AppointmentActivities, ToolPlanningActivities};
 use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
     BookingPlan, CancelAppointmentInput, CreateEventInput, DeleteEventInput,
-    RecordAppointmentInput, SendEmailInput, ToolCallAnswer, ToolCallRequest, ToolInput,
-    booking_key, confirmation_email_key,
+    RecordAppointmentInput, ToolCallAnswer, ToolCallRequest, ToolInput, booking_key,
 };
 use temporalio_sdk::WorkflowContext;
 
@@ -48,7 +47,8 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
         AppointmentActivities::cancel_appointment,
         cancel_input(booking_key(&input.workflow_id, &req.tool_call_id)),
     );
-    let stepped = if ctx.patched(PATCH_BOOKING_EMAIL_IN_STEP) {
+    let email_in_step = ctx.patched(PATCH_BOOKING_EMAIL_IN_STEP);
+    let stepped = if email_in_step {
         saga.step(
             AppointmentActivities::plan_record_and_confirm_booking,
             input.clone(),
@@ -76,7 +76,8 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
     {
         return answer;
     }
-    if step.emailed {
+    // The step that recorded the row has sent its email too.
+    if email_in_step && step.recorded {
         return ToolCallAnswer::result(&req, step.plan.confirmation);
     }
     confirm(saga, &req, step.plan).await
@@ -174,16 +175,8 @@ async fn event_then_record(
 
 /// Sends the confirmation email (if the caller gave an address), then confirms.
 async fn confirm(mut saga: Saga, req: &ToolCallRequest, plan: BookingPlan) -> ToolCallAnswer {
-    if let Some(email) = plan.email.clone() {
-        let sent = saga
-            .step(
-                AppointmentActivities::send_email,
-                SendEmailInput {
-                    idempotency_key: confirmation_email_key(&plan.key),
-                    email,
-                },
-            )
-            .await;
+    if let Some(email) = plan.confirmation_email() {
+        let sent = saga.step(AppointmentActivities::send_email, email).await;
         if let Err(e) = sent {
             saga.compensate(&e.to_string()).await;
             return crate::tools::failed(req, &e);

@@ -137,15 +137,17 @@ pub struct BookingStep {
     /// appointment row is the calendar event. False for an external calendar, where the saga
     /// creates the event and then records it.
     pub recorded: bool,
-    /// True when the step sent the confirmation email too (`booking.plan_record_and_confirm`
-    /// on the embedded calendar). Absent in histories recorded before that step existed.
-    #[serde(default)]
-    pub emailed: bool,
 }
 
-/// The idempotency key of a booking's confirmation email.
-pub fn confirmation_email_key(booking_key: &str) -> String {
-    format!("{booking_key}:confirmation")
+impl BookingPlan {
+    /// The confirmation email, if the caller gave an address; idempotent on
+    /// `<booking key>:confirmation`, whichever step sends it.
+    pub fn confirmation_email(&self) -> Option<SendEmailInput> {
+        self.email.clone().map(|email| SendEmailInput {
+            idempotency_key: format!("{}:confirmation", self.key),
+            email,
+        })
+    }
 }
 
 /// The idempotency key (and calendar UID) of a booking: `<workflow id>:<tool call id>`.

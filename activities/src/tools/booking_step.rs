@@ -13,9 +13,7 @@
 use super::{effects, guarded, plan};
 use crate::Activities;
 use crate::calendar::EmbeddedCalendar;
-use callsaga_workflows::tool_payloads::{
-    BookingStep, Planned, RecordAppointmentInput, SendEmailInput, ToolInput, confirmation_email_key,
-};
+use callsaga_workflows::tool_payloads::{BookingStep, Planned, RecordAppointmentInput, ToolInput};
 use temporalio_sdk::activities::ActivityError;
 
 /// Fault-plan names: the same as the separate steps', so tests force a failure at either part.
@@ -60,7 +58,6 @@ async fn plan_and_record(
         return Ok(Planned::Go(BookingStep {
             plan,
             recorded: false,
-            emailed: false,
         }));
     }
     let record = RecordAppointmentInput {
@@ -71,11 +68,14 @@ async fn plan_and_record(
     let insert = effects::insert_appointment(deps, &record, call_id?);
     match guarded(&deps.faults, RECORD, insert).await? {
         Some(_) => {
-            let emailed = confirm == Confirm::InStep && send_confirmation(deps, &record).await?;
+            if confirm == Confirm::InStep
+                && let Some(email) = record.plan.confirmation_email()
+            {
+                guarded(&deps.faults, EMAIL, effects::send_email(deps, &email)).await?;
+            }
             Ok(Planned::Go(BookingStep {
                 plan: record.plan,
                 recorded: true,
-                emailed,
             }))
         }
         // Taken between the plan's read and the insert: the other free times of that day.
@@ -84,20 +84,4 @@ async fn plan_and_record(
             is_error: false,
         }),
     }
-}
-
-/// Sends the plan's confirmation email, if the caller gave an address (`false`: none to send).
-async fn send_confirmation(
-    deps: &Activities,
-    record: &RecordAppointmentInput,
-) -> Result<bool, ActivityError> {
-    let Some(email) = record.plan.email.clone() else {
-        return Ok(false);
-    };
-    let input = SendEmailInput {
-        idempotency_key: confirmation_email_key(&record.plan.key),
-        email,
-    };
-    guarded(&deps.faults, EMAIL, effects::send_email(deps, &input)).await?;
-    Ok(true)
 }
