@@ -126,6 +126,7 @@ kill "$c" 2>/dev/null; wait "$c""#;
             // Not used: this client does not run a worker.
             workflow_pollers: 2,
             nonsticky_poll_ratio: 0.5,
+            grpc_compression: Default::default(),
         };
         let mut last_err = None;
         while started.elapsed() < timeout {

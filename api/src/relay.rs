@@ -290,6 +290,9 @@ impl Relay {
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
             .static_summary(call_summary(&event.vapi_call_id))
+            .search_attributes(
+                callsaga_workflows::search_attributes::start_search_attributes(&event.vapi_call_id),
+            )
             .build();
         let result = client
             .signal_with_start_workflow(

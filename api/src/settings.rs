@@ -60,6 +60,21 @@ pub struct TemporalSettings {
     /// `bench-tools` at 32 calls with a compile sharing the CPU, a first tool call waited 40–80
     /// ms for it at p50 (6–10 ms with 10 pollers at 0.5); on an idle machine 5–9 ms either way.
     pub nonsticky_poll_ratio: f32,
+    /// gRPC compression of the client's messages (and the worker's, which shares it):
+    /// `auto` (the default) sends them uncompressed to a loopback address, where gzip only
+    /// costs CPU on both sides, and gzip-compressed to any other; `gzip` or `none` force it.
+    #[serde(default)]
+    pub grpc_compression: GrpcCompressionSetting,
+}
+
+/// `temporal.grpc_compression`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GrpcCompressionSetting {
+    #[default]
+    Auto,
+    Gzip,
+    None,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -143,6 +158,7 @@ fn defaults() -> serde_json::Value {
             "ui_url": "http://localhost:8233",
             "workflow_pollers": 10,
             "nonsticky_poll_ratio": 0.5,
+            "grpc_compression": "auto",
         },
         "webhook": {
             "auth": { "mode": "none" },

@@ -1,7 +1,7 @@
 //! Temporal client and worker. The same code talks to the dev server, a self-hosted cluster or
 //! Temporal Cloud: only `temporal.address`, `namespace`, `tls` and `api_key` differ.
 
-use crate::settings::{Settings, TemporalSettings};
+use crate::settings::{GrpcCompressionSetting, Settings, TemporalSettings};
 use anyhow::Context;
 use callsaga_activities::email::Mailer;
 use callsaga_activities::faults::FaultPlan;
@@ -12,7 +12,7 @@ use callsaga_activities::{
 use callsaga_workflows::CallWorkflow;
 use std::sync::Arc;
 use std::time::Duration;
-use temporalio_client::{Client, ClientOptions, ConnectionOptions, TlsOptions};
+use temporalio_client::{Client, ClientOptions, ConnectionOptions, GrpcCompression, TlsOptions};
 use temporalio_sdk::runtime::PollerBehavior;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::OnceCell;
@@ -22,14 +22,33 @@ pub async fn connect(settings: &TemporalSettings) -> anyhow::Result<Client> {
     let url = url::Url::parse(&settings.address)
         .with_context(|| format!("temporal.address {:?} is not a URL", settings.address))?;
     let tls = settings.tls || settings.api_key.is_some() || url.scheme() == "https";
+    let compression = compression(settings.grpc_compression, &url);
     let conn = ConnectionOptions::new(url)
         .identity(format!("callsaga@{}", std::process::id()))
         .maybe_api_key(settings.api_key.as_ref().map(|k| k.expose().to_owned()))
         .maybe_tls_options(tls.then(|| TlsOptions::builder().build()))
+        .grpc_compression(compression)
         .build();
     Client::connect(conn, ClientOptions::new(settings.namespace.clone()).build())
         .await
         .with_context(|| format!("failed to connect to Temporal at {}", settings.address))
+}
+
+/// `auto`: no compression to a loopback address (the dev server, a sidecar), where gzip costs
+/// CPU on both ends of every call and saves nothing; gzip to anything else.
+fn compression(setting: GrpcCompressionSetting, url: &url::Url) -> GrpcCompression {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match setting {
+        GrpcCompressionSetting::Gzip => GrpcCompression::Gzip,
+        GrpcCompressionSetting::None => GrpcCompression::None,
+        GrpcCompressionSetting::Auto if loopback => GrpcCompression::None,
+        GrpcCompressionSetting::Auto => GrpcCompression::Gzip,
+    }
 }
 
 /// A client that connects on first use and is cached afterwards, so the API can start (and
@@ -172,6 +191,54 @@ mod tests {
         Settings::from_overrides(serde_json::json!({ "temporal": overrides }))
             .expect("settings")
             .temporal
+    }
+
+    #[test]
+    fn compression_is_off_on_loopback_only_unless_forced() {
+        let url = |s: &str| url::Url::parse(s).expect("url");
+        let auto = GrpcCompressionSetting::Auto;
+        for local in [
+            "http://127.0.0.1:7233",
+            "http://localhost:7233",
+            "http://[::1]:7233",
+        ] {
+            assert_eq!(
+                compression(auto, &url(local)),
+                GrpcCompression::None,
+                "{local}"
+            );
+        }
+        for remote in [
+            "https://ns.acct.tmprl.cloud:7233",
+            "http://10.0.0.5:7233",
+            "http://temporal-frontend:7233",
+        ] {
+            assert_eq!(
+                compression(auto, &url(remote)),
+                GrpcCompression::Gzip,
+                "{remote}"
+            );
+        }
+        let local = url("http://127.0.0.1:7233");
+        assert_eq!(
+            compression(GrpcCompressionSetting::Gzip, &local),
+            GrpcCompression::Gzip
+        );
+        let remote = url("https://ns.acct.tmprl.cloud:7233");
+        assert_eq!(
+            compression(GrpcCompressionSetting::None, &remote),
+            GrpcCompression::None
+        );
+        assert_eq!(
+            temporal(serde_json::json!({})).grpc_compression,
+            GrpcCompressionSetting::Auto
+        );
+        assert!(
+            Settings::from_overrides(
+                serde_json::json!({ "temporal": { "grpc_compression": "zstd" } })
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -69,3 +69,31 @@ pub(crate) async fn collect(client: &Client, ids: &[String]) -> TaskTimes {
     }
     all
 }
+
+/// The events of one workflow's history up to its first completed workflow task, each with
+/// its time since the start (ms): where a first tool call's time goes on the server.
+pub(crate) async fn first_task_timeline(client: &Client, id: &str) -> Vec<String> {
+    let Ok(events) = client
+        .get_workflow_handle::<callsaga_workflows::CallWorkflow>(id.to_owned())
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+    else {
+        return Vec::new();
+    };
+    let start = events.first().and_then(at).unwrap_or_default();
+    let mut out = Vec::new();
+    for event in &events {
+        let kind = EventType::try_from(event.event_type).unwrap_or(EventType::Unspecified);
+        let t = at(event).unwrap_or_default().saturating_sub(start);
+        out.push(format!(
+            "{:>8.1}  {}",
+            t.as_secs_f64() * 1000.0,
+            kind.as_str_name()
+        ));
+        if kind == EventType::WorkflowTaskCompleted {
+            break;
+        }
+    }
+    out
+}

@@ -19,7 +19,12 @@
 //!
 //! Beside the latencies it prints CPU per request (this process and the Temporal server) and,
 //! from the histories, how long each workflow task waited for a poller and how long the worker
-//! held it.
+//! held it, and the first task's timeline of one call per tool.
+//!
+//! The floor is measured twice, in phases of its own (`floor again` is an A/A control: its
+//! ratio to the floor is what chance does to a p99 ratio here), and each ratio comes with a
+//! bootstrap range. `--gzip 1` gzips both sides' gRPC messages (the SDK's default; the service
+//! sends none on loopback); `--calls N` sets the larger number of concurrent calls.
 
 mod cpu;
 mod history;
@@ -86,6 +91,9 @@ impl FloorActivities {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Floor,
+    /// The floor measured again in its own phases (an A/A control): its ratio to the floor is
+    /// what chance alone does to a ratio in this run.
+    FloorAgain,
     Availability,
     Booking,
     /// A booking with the caller's email address: the saga's confirmation email step too.
@@ -94,8 +102,9 @@ enum Kind {
 
 impl Kind {
     /// The floor first: its samples are the comparison for the others.
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 5] = [
         Kind::Floor,
+        Kind::FloorAgain,
         Kind::Availability,
         Kind::Booking,
         Kind::BookingWithEmail,
@@ -103,7 +112,7 @@ impl Kind {
 
     fn tool(self) -> &'static str {
         match self {
-            Kind::Floor => "floor",
+            Kind::Floor | Kind::FloorAgain => "floor",
             Kind::Availability => "check_availability",
             Kind::Booking | Kind::BookingWithEmail => "book_appointment",
         }
@@ -112,6 +121,7 @@ impl Kind {
     fn label(self) -> &'static str {
         match self {
             Kind::BookingWithEmail => "book_appointment +email",
+            Kind::FloorAgain => "floor again (A/A control)",
             other => other.tool(),
         }
     }
@@ -140,7 +150,7 @@ async fn run_kind(
         let pace = Pace::new(begin, gap, i, concurrency);
         async move {
             match kind {
-                Kind::Floor => {
+                Kind::Floor | Kind::FloorAgain => {
                     floor_call(to.client.clone(), to.floor_queue.to_owned(), rounds, pace).await
                 }
                 _ => {
@@ -237,7 +247,9 @@ async fn our_call(
                 }
                 args
             }
-            Kind::Floor => unreachable!("the floor does not go through the webhook"),
+            Kind::Floor | Kind::FloorAgain => {
+                unreachable!("the floor does not go through the webhook")
+            }
         };
         let body = tool_body(
             &template,
@@ -325,11 +337,21 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or(default)
     };
     let rounds = arg("--rounds", 8) as usize;
+    // The larger number of calls at once (the first phase always runs 1); `--calls 1` runs
+    // only the 1-call phase.
+    let many = arg("--calls", 32).max(1) as usize;
     let blocks = arg("--blocks", 3).max(1) as usize;
     let gap = Duration::from_millis(arg("--gap-ms", 1000));
     // The worker's workflow-task pollers (ours and the floor's alike); defaults as in Settings.
     let pollers = arg("--pollers", 10);
     let nonsticky_pct = arg("--nonsticky-pct", 50);
+    // `--gzip 1`: gzip every gRPC message (ours and the floor's), as the SDK does by default;
+    // otherwise `temporal.grpc_compression = auto` (none on loopback), as the service does.
+    let compression = if arg("--gzip", 0) == 1 {
+        "gzip"
+    } else {
+        "auto"
+    };
     let port = free_port()?;
     let server = DevServer::start(DevServerOptions {
         temporal_bin: default_temporal_bin()?,
@@ -346,7 +368,8 @@ async fn main() -> anyhow::Result<()> {
         "database_url": format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
         "listen": "127.0.0.1:0",
         "temporal": { "address": server.address, "workflow_pollers": pollers,
-            "nonsticky_poll_ratio": nonsticky_pct as f64 / 100.0 },
+            "nonsticky_poll_ratio": nonsticky_pct as f64 / 100.0,
+            "grpc_compression": compression },
         "webhook": { "rate_limit": { "per_second": 0.0, "burst": 0.0 } },
         "tools": { "deadline_ms": 10000 },
         "email": { "backend": "file", "dir": dir.join("mail") },
@@ -434,14 +457,16 @@ async fn main() -> anyhow::Result<()> {
         }
     );
     println!(
-        "{:<30} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8}",
-        "tool", "calls", "n", "p50", "p99", "floor p50", "floor p99", "p99 ×"
+        "{:<30} {:>5} {:>5} {:>8} {:>8} {:>10} {:>10} {:>8} {:>13}",
+        "tool", "calls", "n", "p50", "p99", "floor p50", "floor p99", "p99 ×", "90% range"
     );
     let mut offset = 0usize;
     let mut split = Vec::new();
     let mut per_block = Vec::new();
     let mut cpu_lines = Vec::new();
     let mut workflow_ids: Vec<Vec<String>> = vec![Vec::new(); Kind::ALL.len()];
+    // One workflow of each kind from the 1-call phase, for its first task's timeline.
+    let mut lone_ids: Vec<Option<String>> = vec![None; Kind::ALL.len()];
     let targets = Targets {
         http: &http,
         url: &url,
@@ -449,7 +474,9 @@ async fn main() -> anyhow::Result<()> {
         client: &client,
         floor_queue: &floor_queue,
     };
-    for concurrency in [1usize, 32] {
+    let mut concurrencies = vec![1usize, many];
+    concurrencies.dedup();
+    for concurrency in concurrencies {
         // Block b runs the kinds in an order rotated by b, so slow drift of the machine (other
         // load, the server's growing state) falls on the floor and on our tools alike.
         let mut samples: Vec<Vec<(usize, Duration)>> = vec![Vec::new(); Kind::ALL.len()];
@@ -463,6 +490,8 @@ async fn main() -> anyhow::Result<()> {
                     run_kind(Kind::ALL[k], concurrency, offset, rounds, gap, &targets).await;
                 if concurrency > 1 {
                     workflow_ids[k].extend(ids);
+                } else if block + 1 == blocks {
+                    lone_ids[k] = ids.into_iter().next();
                 }
                 cpu[k].add(Cpu::now(server_pid.as_deref()).since(before));
                 offset += concurrency;
@@ -518,7 +547,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{line}");
     }
     println!(
-        "\nworkflow tasks at 32 calls, from the histories (ms): wait = scheduled → picked up by the \
+        "\nworkflow tasks at {many} calls, from the histories (ms): wait = scheduled → picked up by the \
          worker, held = picked up → completed; first = the task update-with-start created"
     );
     println!(
@@ -550,6 +579,18 @@ async fn main() -> anyhow::Result<()> {
         print_row(&format!("{label} later"), *concurrency, ours, floor, |r| {
             r > 0
         });
+    }
+    println!(
+        "\nthe first workflow task of one call at 1 call (last block), from its history \
+         (ms since the workflow started; the client's latency includes the trip to the server)"
+    );
+    for (k, kind) in Kind::ALL.iter().enumerate() {
+        if let Some(id) = &lone_ids[k] {
+            println!("{}:", kind.label());
+            for line in history::first_task_timeline(&client, id).await {
+                println!("  {line}");
+            }
+        }
     }
     print_activity_means(&http, &app.base_url()).await;
     app.shutdown().await?;

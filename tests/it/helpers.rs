@@ -271,6 +271,53 @@ pub(crate) async fn record_history(app: &TestApp, vapi_call_id: &str, file: &str
     eprintln!("recorded {}", path.display());
 }
 
+/// Asserts that the call's workflow got its `CallId` search attribute with its start (from the
+/// relay's signal-with-start or a tool call's update-with-start), not by an upsert in the
+/// workflow, and that visibility finds it by that attribute.
+pub(crate) async fn assert_call_id_set_at_start(app: &TestApp, vapi_call_id: &str) {
+    use temporalio_common::protos::temporal::api::enums::v1::EventType;
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let events = app
+        .temporal
+        .get_workflow_handle::<CallWorkflow>(callsaga_workflows::call_workflow_id(vapi_call_id))
+        .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+        .expect("history");
+    let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
+        events.first().and_then(|e| e.attributes.clone())
+    else {
+        panic!("the history does not begin with the workflow's start");
+    };
+    let at_start = started.search_attributes.unwrap_or_default();
+    assert!(
+        at_start.indexed_fields.contains_key("CallId"),
+        "CallId is not in the start event: {at_start:?}"
+    );
+    let upserts_call_id = events.iter().any(|e| {
+        e.event_type == EventType::UpsertWorkflowSearchAttributes as i32
+            && matches!(&e.attributes,
+                Some(Attributes::UpsertWorkflowSearchAttributesEventAttributes(u))
+                    if u.search_attributes.as_ref().is_some_and(|s| s.indexed_fields.contains_key("CallId")))
+    });
+    assert!(!upserts_call_id, "the workflow upserted CallId again");
+    let query = format!("CallId = '{vapi_call_id}'");
+    let mut found = 0;
+    for _ in 0..50 {
+        found = app
+            .temporal
+            .count_workflows(query.as_str(), Default::default())
+            .await
+            .expect("count")
+            .count();
+        if found == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, 1, "visibility does not find the call by {query}");
+}
+
 /// A fresh folder for the `file` email backend of one test.
 pub(crate) fn mail_dir() -> PathBuf {
     std::env::temp_dir()

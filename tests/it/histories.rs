@@ -3,7 +3,8 @@
 //! `replay::recorded_histories_replay_cleanly` replays it against every later change.
 
 use crate::helpers::{
-    Engine, TestApp, new_call_id, record_history, sample, sample_value, spawn_app_with,
+    Engine, TestApp, assert_call_id_set_at_start, new_call_id, record_history, sample,
+    sample_value, spawn_app_with,
 };
 use crate::tools::{call_tool, future_weekday};
 use callsaga_activities::faults::Fault;
@@ -48,7 +49,25 @@ async fn every_important_branch_runs_and_can_be_recorded() {
         "{a}"
     );
     end_with(&app, &call, "customer-ended-call").await;
+    // Started by the relay's signal-with-start.
+    assert_call_id_set_at_start(&app, &call).await;
     record_history(&app, &call, "booking-email-in-step.json").await;
+
+    // A tool call before any status update: its update-with-start starts the workflow.
+    let call = new_call_id();
+    let a = call_tool(
+        &app,
+        &call,
+        "check_availability",
+        json!({ "date": day.to_string() }),
+    )
+    .await;
+    assert!(a["result"].is_string(), "{a}");
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    end_with(&app, &call, "customer-ended-call").await;
+    assert_call_id_set_at_start(&app, &call).await;
+    record_history(&app, &call, "tool-call-first.json").await;
 
     // Booking compensated (the email fails for good after the row was recorded).
     let call = new_call_id();

@@ -77,7 +77,13 @@ impl CallWorkflow {
         input: CallWorkflowInput,
     ) -> WorkflowResult<CallSnapshot> {
         ctx.state_mut(|s| s.vapi_call_id = input.vapi_call_id.clone());
-        ctx.upsert_search_attributes([CALL_ID.value_set(input.vapi_call_id.clone())]);
+        // Our starters set `CallId` with the start request (`start_search_attributes`): one
+        // visibility write per call instead of two. A workflow started without it (an older
+        // build, the histories recorded before) sets it here. The start event decides, so
+        // replay takes the same branch the recorded run took.
+        if !ctx.search_attributes().contains_key(&CALL_ID) {
+            ctx.upsert_search_attributes([CALL_ID.value_set(input.vapi_call_id.clone())]);
+        }
         let workflow_id = ctx.workflow_id().to_owned();
         // Patch: histories recorded before the watchdog and the end-of-call sagas existed
         // replay on the old path (apply events until the report, then complete).
