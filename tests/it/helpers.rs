@@ -271,19 +271,43 @@ pub(crate) async fn record_history(app: &TestApp, vapi_call_id: &str, file: &str
     eprintln!("recorded {}", path.display());
 }
 
+/// The events of the call's workflow so far.
+pub(crate) async fn history_events(
+    app: &TestApp,
+    vapi_call_id: &str,
+) -> Vec<temporalio_common::protos::temporal::api::history::v1::HistoryEvent> {
+    app.temporal
+        .get_workflow_handle::<CallWorkflow>(callsaga_workflows::call_workflow_id(vapi_call_id))
+        .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+        .expect("history")
+}
+
+/// The `TemporalChangeVersion` values the call's workflow upserted, one entry per upsert: the
+/// SDK upserts the list of patches so far with every patch marker it records.
+pub(crate) async fn patch_upserts(app: &TestApp, vapi_call_id: &str) -> Vec<String> {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    history_events(app, vapi_call_id)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.attributes {
+            Some(Attributes::UpsertWorkflowSearchAttributesEventAttributes(u)) => u
+                .search_attributes
+                .and_then(|s| s.indexed_fields.get("TemporalChangeVersion").cloned())
+                .map(|p| String::from_utf8_lossy(&p.data).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Asserts that the call's workflow got its `CallId` search attribute with its start (from the
 /// relay's signal-with-start or a tool call's update-with-start), not by an upsert in the
 /// workflow, and that visibility finds it by that attribute.
 pub(crate) async fn assert_call_id_set_at_start(app: &TestApp, vapi_call_id: &str) {
     use temporalio_common::protos::temporal::api::enums::v1::EventType;
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
-    let events = app
-        .temporal
-        .get_workflow_handle::<CallWorkflow>(callsaga_workflows::call_workflow_id(vapi_call_id))
-        .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
-        .into_events()
-        .await
-        .expect("history");
+    let events = history_events(app, vapi_call_id).await;
     let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
         events.first().and_then(|e| e.attributes.clone())
     else {

@@ -3,8 +3,8 @@
 //! `replay::recorded_histories_replay_cleanly` replays it against every later change.
 
 use crate::helpers::{
-    Engine, TestApp, assert_call_id_set_at_start, new_call_id, record_history, sample,
-    sample_value, spawn_app_with,
+    Engine, TestApp, assert_call_id_set_at_start, new_call_id, patch_upserts, record_history,
+    sample, sample_value, spawn_app_with,
 };
 use crate::tools::{call_tool, future_weekday};
 use callsaga_activities::faults::Fault;
@@ -53,20 +53,23 @@ async fn every_important_branch_runs_and_can_be_recorded() {
     assert_call_id_set_at_start(&app, &call).await;
     record_history(&app, &call, "booking-email-in-step.json").await;
 
-    // A tool call before any status update: its update-with-start starts the workflow.
+    // A booking before any status update: its update-with-start starts the workflow. The
+    // watchdog and both booking patches ride on the one `call-v3` patch: one marker and one
+    // TemporalChangeVersion upsert in the call instead of three.
     let call = new_call_id();
-    let a = call_tool(
-        &app,
-        &call,
-        "check_availability",
-        json!({ "date": day.to_string() }),
-    )
-    .await;
-    assert!(a["result"].is_string(), "{a}");
+    let a = call_tool(&app, &call, "book_appointment", booking(day, "12:00")).await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("booked"),
+        "{a}"
+    );
     app.post_webhook(&sample("inbound-in-progress.json", &call))
         .await;
     end_with(&app, &call, "customer-ended-call").await;
     assert_call_id_set_at_start(&app, &call).await;
+    assert_eq!(
+        patch_upserts(&app, &call).await,
+        vec![format!("[\"{}\"]", callsaga_workflows::call::PATCH_CURRENT)]
+    );
     record_history(&app, &call, "tool-call-first.json").await;
 
     // Booking compensated (the email fails for good after the row was recorded).

@@ -15,6 +15,9 @@
 //! more than the email itself. Its compensation is the same (`appointments.cancel`, registered
 //! before the step): a permanent email failure fails the step and cancels the row. Histories
 //! recorded between the two patches replay with the email as its own step.
+//!
+//! Workflows started since `call-v3` ([`crate::call::PATCH_CURRENT`]) take both branches
+//! without recording these two patches (`has_patch`).
 
 use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
@@ -32,7 +35,7 @@ pub(crate) const PATCH_BOOKING_ONE_STEP: &str = "booking-one-step-v1";
 pub(crate) const PATCH_BOOKING_EMAIL_IN_STEP: &str = "booking-one-step-email-v1";
 
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
-    if ctx.patched(PATCH_BOOKING_ONE_STEP) {
+    if crate::call::has_patch(ctx, PATCH_BOOKING_ONE_STEP) {
         one_step(ctx, input).await
     } else {
         three_steps(ctx, input).await
@@ -47,7 +50,7 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
         AppointmentActivities::cancel_appointment,
         cancel_input(booking_key(&input.workflow_id, &req.tool_call_id)),
     );
-    let email_in_step = ctx.patched(PATCH_BOOKING_EMAIL_IN_STEP);
+    let email_in_step = crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_IN_STEP);
     let stepped = if email_in_step {
         saga.step(
             AppointmentActivities::plan_record_and_confirm_booking,

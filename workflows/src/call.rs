@@ -55,6 +55,23 @@ impl CallWorkflow {
 /// Patch id of the watchdog and the end-of-call sagas (escalation settling, billing).
 pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
 
+/// One patch that every workflow started since it takes, standing for all the patches before
+/// it ([`PATCH_WATCHDOG_AND_BILLING`], `booking-one-step-v1`, `booking-one-step-email-v1`).
+/// The SDK records each patch as a marker plus an upsert of the `TemporalChangeVersion` search
+/// attribute (a visibility write): a new call's first booking used to record three of each in
+/// the workflow task the caller waits for, now one. Histories without this marker (recorded
+/// before it, or started by an older worker) consult the old patches one by one, as they did
+/// when they were recorded. The SDK remembers a patch's answer for the whole run, so a call
+/// that was already running when this code was deployed keeps its old branches too. Patches
+/// added later are separate `ctx.patched(..)` calls again.
+pub const PATCH_CURRENT: &str = "call-v3";
+
+/// Whether this run takes the branch `patch` introduced: every run under [`PATCH_CURRENT`],
+/// older ones as their history recorded.
+pub(crate) fn has_patch(ctx: &WorkflowContext<CallWorkflow>, patch: &str) -> bool {
+    ctx.patched(PATCH_CURRENT) || ctx.patched(patch)
+}
+
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
@@ -87,7 +104,7 @@ impl CallWorkflow {
         let workflow_id = ctx.workflow_id().to_owned();
         // Patch: histories recorded before the watchdog and the end-of-call sagas existed
         // replay on the old path (apply events until the report, then complete).
-        let v2 = ctx.patched(PATCH_WATCHDOG_AND_BILLING);
+        let v2 = has_patch(ctx, PATCH_WATCHDOG_AND_BILLING);
         let timeouts = input.timeouts.clone().unwrap_or_default();
         let started = ctx.workflow_time();
 
