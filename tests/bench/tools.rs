@@ -24,7 +24,8 @@
 //! The floor is measured twice, in phases of its own (`floor again` is an A/A control: its
 //! ratio to the floor is what chance does to a p99 ratio here), and each ratio comes with a
 //! bootstrap range. `--gzip 1` gzips both sides' gRPC messages (the SDK's default; the service
-//! sends none on loopback); `--calls N` sets the larger number of concurrent calls.
+//! sends none on loopback); `--calls N` sets the larger number of concurrent calls;
+//! `--variants 1` adds floors started like a call, and with a call's first activation.
 
 mod cpu;
 mod history;
@@ -42,7 +43,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use temporalio_client::{
-    Client, WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowUpdateWithStartOptions,
+    Client, WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+    WorkflowUpdateWithStartOptions,
 };
 use temporalio_common::ActivityError;
 use temporalio_macros::{activities, workflow, workflow_methods};
@@ -60,9 +62,19 @@ struct FloorWorkflow {
 
 #[workflow_methods]
 impl FloorWorkflow {
+    /// `input` [`LIKE_CALL`]: the first activation also does what a call's does besides its
+    /// tool (a patch marker with its search-attribute upsert, and the watchdog's timer).
     #[run(name = "BenchFloor")]
-    async fn run(ctx: &mut WorkflowContext<Self>, _input: String) -> WorkflowResult<()> {
-        ctx.wait_condition(|s| s.done).await?;
+    async fn run(ctx: &mut WorkflowContext<Self>, input: String) -> WorkflowResult<()> {
+        if input == LIKE_CALL {
+            let _ = ctx.patched("bench-like-call");
+            temporalio_sdk::workflows::select! {
+                _ = ctx.wait_condition(|s: &Self| s.done) => {},
+                _ = ctx.timer(Duration::from_secs(4 * 3600)) => {},
+            };
+        } else {
+            ctx.wait_condition(|s| s.done).await?;
+        }
         Ok(())
     }
 
@@ -76,6 +88,8 @@ impl FloorWorkflow {
             .unwrap_or(0)
     }
 }
+
+const LIKE_CALL: &str = "like-call";
 
 struct FloorActivities;
 
@@ -98,6 +112,11 @@ enum Kind {
     Booking,
     /// A booking with the caller's email address: the saga's confirmation email step too.
     BookingWithEmail,
+    /// `--variants 1`: the floor started with a call's start options (summary, `CallId`
+    /// search attribute, id reuse policy, a call-sized input).
+    FloorCallStart,
+    /// `--variants 1`: that, and a first activation like a call's (patch, watchdog timer).
+    FloorLikeCall,
 }
 
 impl Kind {
@@ -110,9 +129,19 @@ impl Kind {
         Kind::BookingWithEmail,
     ];
 
+    /// The floor variants that attribute a first tool call's extra time (`--variants 1`).
+    const VARIANTS: [Kind; 2] = [Kind::FloorCallStart, Kind::FloorLikeCall];
+
+    fn is_floor(self) -> bool {
+        matches!(
+            self,
+            Kind::Floor | Kind::FloorAgain | Kind::FloorCallStart | Kind::FloorLikeCall
+        )
+    }
+
     fn tool(self) -> &'static str {
         match self {
-            Kind::Floor | Kind::FloorAgain => "floor",
+            Kind::Floor | Kind::FloorAgain | Kind::FloorCallStart | Kind::FloorLikeCall => "floor",
             Kind::Availability => "check_availability",
             Kind::Booking | Kind::BookingWithEmail => "book_appointment",
         }
@@ -122,6 +151,8 @@ impl Kind {
         match self {
             Kind::BookingWithEmail => "book_appointment +email",
             Kind::FloorAgain => "floor again (A/A control)",
+            Kind::FloorCallStart => "floor, started like a call",
+            Kind::FloorLikeCall => "floor, started + first task like a call",
             other => other.tool(),
         }
     }
@@ -150,8 +181,15 @@ async fn run_kind(
         let pace = Pace::new(begin, gap, i, concurrency);
         async move {
             match kind {
-                Kind::Floor | Kind::FloorAgain => {
-                    floor_call(to.client.clone(), to.floor_queue.to_owned(), rounds, pace).await
+                k if k.is_floor() => {
+                    floor_call(
+                        to.client.clone(),
+                        to.floor_queue.to_owned(),
+                        kind,
+                        rounds,
+                        pace,
+                    )
+                    .await
                 }
                 _ => {
                     our_call(
@@ -247,9 +285,7 @@ async fn our_call(
                 }
                 args
             }
-            Kind::Floor | Kind::FloorAgain => {
-                unreachable!("the floor does not go through the webhook")
-            }
+            _ => unreachable!("the floor does not go through the webhook"),
         };
         let body = tool_body(
             &template,
@@ -286,25 +322,44 @@ async fn our_call(
 async fn floor_call(
     client: Client,
     task_queue: String,
+    kind: Kind,
     rounds: usize,
     mut pace: Pace,
 ) -> (Vec<(usize, Duration)>, String) {
-    let id = format!("floor-{}", uuid::Uuid::new_v4().simple());
+    let call_id = uuid::Uuid::new_v4().to_string();
+    let id = format!("floor-{call_id}");
     let mut out = Vec::new();
     for r in 0..rounds {
         pace.tick().await;
         let started = Instant::now();
         if r == 0 {
-            let opts = WorkflowUpdateWithStartOptions::new(
-                task_queue.clone(),
-                id.clone(),
-                WorkflowIdConflictPolicy::UseExisting,
-            )
-            .build();
+            let like_call = matches!(kind, Kind::FloorCallStart | Kind::FloorLikeCall);
+            let opts =
+                WorkflowUpdateWithStartOptions::new(
+                    task_queue.clone(),
+                    id.clone(),
+                    WorkflowIdConflictPolicy::UseExisting,
+                )
+                .maybe_static_summary(like_call.then(|| {
+                    format!("Vapi call {call_id}: status, tool-call sagas, escalation, billing")
+                }))
+                .maybe_search_attributes(like_call.then(|| {
+                    callsaga_workflows::search_attributes::start_search_attributes(&call_id)
+                }))
+                .id_reuse_policy(if like_call {
+                    WorkflowIdReusePolicy::RejectDuplicate
+                } else {
+                    WorkflowIdReusePolicy::default()
+                })
+                .build();
+            let input = match kind {
+                Kind::FloorLikeCall => LIKE_CALL.to_owned(),
+                _ => String::new(),
+            };
             client
                 .execute_update_with_start_workflow(
                     FloorWorkflow::run,
-                    String::new(),
+                    input,
                     FloorWorkflow::ping,
                     1,
                     opts,
@@ -340,6 +395,11 @@ async fn main() -> anyhow::Result<()> {
     // The larger number of calls at once (the first phase always runs 1); `--calls 1` runs
     // only the 1-call phase.
     let many = arg("--calls", 32).max(1) as usize;
+    // `--variants 1`: also the floor variants that attribute a first call's extra time.
+    let mut kinds: Vec<Kind> = Kind::ALL.to_vec();
+    if arg("--variants", 0) == 1 {
+        kinds.extend(Kind::VARIANTS);
+    }
     let blocks = arg("--blocks", 3).max(1) as usize;
     let gap = Duration::from_millis(arg("--gap-ms", 1000));
     // The worker's workflow-task pollers (ours and the floor's alike); defaults as in Settings.
@@ -441,6 +501,7 @@ async fn main() -> anyhow::Result<()> {
     floor_call(
         client.clone(),
         floor_queue.clone(),
+        Kind::Floor,
         2,
         Pace::new(tokio::time::Instant::now(), Duration::ZERO, 0, 1),
     )
@@ -464,9 +525,9 @@ async fn main() -> anyhow::Result<()> {
     let mut split = Vec::new();
     let mut per_block = Vec::new();
     let mut cpu_lines = Vec::new();
-    let mut workflow_ids: Vec<Vec<String>> = vec![Vec::new(); Kind::ALL.len()];
+    let mut workflow_ids: Vec<Vec<String>> = vec![Vec::new(); kinds.len()];
     // One workflow of each kind from the 1-call phase, for its first task's timeline.
-    let mut lone_ids: Vec<Option<String>> = vec![None; Kind::ALL.len()];
+    let mut lone_ids: Vec<Option<String>> = vec![None; kinds.len()];
     let targets = Targets {
         http: &http,
         url: &url,
@@ -479,15 +540,15 @@ async fn main() -> anyhow::Result<()> {
     for concurrency in concurrencies {
         // Block b runs the kinds in an order rotated by b, so slow drift of the machine (other
         // load, the server's growing state) falls on the floor and on our tools alike.
-        let mut samples: Vec<Vec<(usize, Duration)>> = vec![Vec::new(); Kind::ALL.len()];
-        let mut blocks_p99: Vec<Vec<Duration>> = vec![Vec::new(); Kind::ALL.len()];
-        let mut cpu: Vec<Cpu> = vec![Cpu::default(); Kind::ALL.len()];
+        let mut samples: Vec<Vec<(usize, Duration)>> = vec![Vec::new(); kinds.len()];
+        let mut blocks_p99: Vec<Vec<Duration>> = vec![Vec::new(); kinds.len()];
+        let mut cpu: Vec<Cpu> = vec![Cpu::default(); kinds.len()];
         for block in 0..blocks {
-            for k in 0..Kind::ALL.len() {
-                let k = (k + block) % Kind::ALL.len();
+            for k in 0..kinds.len() {
+                let k = (k + block) % kinds.len();
                 let before = Cpu::now(server_pid.as_deref());
                 let (got, ids) =
-                    run_kind(Kind::ALL[k], concurrency, offset, rounds, gap, &targets).await;
+                    run_kind(kinds[k], concurrency, offset, rounds, gap, &targets).await;
                 if concurrency > 1 {
                     workflow_ids[k].extend(ids);
                 } else if block + 1 == blocks {
@@ -500,7 +561,7 @@ async fn main() -> anyhow::Result<()> {
                 samples[k].extend(got);
             }
         }
-        for (k, kind) in Kind::ALL.iter().enumerate() {
+        for (k, kind) in kinds.iter().enumerate() {
             let n = samples[k].len().max(1) as f64;
             let per = |d: Duration| d.as_secs_f64() * 1000.0 / n;
             cpu_lines.push(format!(
@@ -513,7 +574,7 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
         let floor = samples[0].clone();
-        for (k, kind) in Kind::ALL.iter().enumerate().skip(1) {
+        for (k, kind) in kinds.iter().enumerate().skip(1) {
             print_row(kind.label(), concurrency, &samples[k], &floor, |_| true);
             split.push((kind.label(), concurrency, samples[k].clone(), floor.clone()));
             let ratios: Vec<String> = blocks_p99[k]
@@ -554,7 +615,7 @@ async fn main() -> anyhow::Result<()> {
         "{:<30} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
         "tool", "first wait", "p99", "first held", "p99", "later wait", "later held"
     );
-    for (k, kind) in Kind::ALL.iter().enumerate() {
+    for (k, kind) in kinds.iter().enumerate() {
         let mut t = history::collect(&client, &workflow_ids[k]).await;
         let ms = |v: &mut Vec<Duration>, q: f64| pct(v, q).as_secs_f64() * 1000.0;
         println!(
@@ -584,7 +645,7 @@ async fn main() -> anyhow::Result<()> {
         "\nthe first workflow task of one call at 1 call (last block), from its history \
          (ms since the workflow started; the client's latency includes the trip to the server)"
     );
-    for (k, kind) in Kind::ALL.iter().enumerate() {
+    for (k, kind) in kinds.iter().enumerate() {
         if let Some(id) = &lone_ids[k] {
             println!("{}:", kind.label());
             for line in history::first_task_timeline(&client, id).await {
