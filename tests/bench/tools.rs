@@ -28,10 +28,12 @@
 //! `--variants 1` adds floors started like a call, and with a call's first activation.
 
 mod cpu;
+mod floor;
 mod history;
 mod pace;
 mod report;
 use cpu::Cpu;
+use floor::{FloorActivities, FloorWorkflow, floor_call};
 use pace::Pace;
 use report::{pct, print_activity_means, print_row};
 
@@ -42,64 +44,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use temporalio_client::{
-    Client, WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowUpdateWithStartOptions,
-};
-use temporalio_common::ActivityError;
-use temporalio_macros::{activities, workflow, workflow_methods};
-use temporalio_sdk::activities::ActivityContext;
-use temporalio_sdk::{
-    LocalActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowResult,
-};
-
-/// The floor: one update that runs one local activity.
-#[workflow]
-#[derive(Default)]
-struct FloorWorkflow {
-    done: bool,
-}
-
-#[workflow_methods]
-impl FloorWorkflow {
-    /// `input` [`LIKE_CALL`]: the first activation also does what a call's does besides its
-    /// tool (a patch marker with its search-attribute upsert, and the watchdog's timer).
-    #[run(name = "BenchFloor")]
-    async fn run(ctx: &mut WorkflowContext<Self>, input: String) -> WorkflowResult<()> {
-        if input == LIKE_CALL {
-            let _ = ctx.patched("bench-like-call");
-            temporalio_sdk::workflows::select! {
-                _ = ctx.wait_condition(|s: &Self| s.done) => {},
-                _ = ctx.timer(Duration::from_secs(4 * 3600)) => {},
-            };
-        } else {
-            ctx.wait_condition(|s| s.done).await?;
-        }
-        Ok(())
-    }
-
-    #[update(name = "ping")]
-    async fn ping(ctx: &mut WorkflowContext<Self>, n: u32) -> u32 {
-        let opts = LocalActivityOptions::builder()
-            .start_to_close_timeout(Duration::from_secs(5))
-            .build();
-        ctx.execute_local_activity(FloorActivities::echo, n, opts)
-            .await
-            .unwrap_or(0)
-    }
-}
-
-const LIKE_CALL: &str = "like-call";
-
-struct FloorActivities;
-
-#[activities]
-impl FloorActivities {
-    #[activity(name = "bench.echo")]
-    async fn echo(_ctx: ActivityContext, n: u32) -> Result<u32, ActivityError> {
-        Ok(n)
-    }
-}
+use temporalio_client::Client;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 /// What one phase of the run measures.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -182,14 +128,12 @@ async fn run_kind(
         async move {
             match kind {
                 k if k.is_floor() => {
-                    floor_call(
-                        to.client.clone(),
-                        to.floor_queue.to_owned(),
-                        kind,
-                        rounds,
-                        pace,
-                    )
-                    .await
+                    let like_call = (
+                        matches!(k, Kind::FloorCallStart | Kind::FloorLikeCall),
+                        k == Kind::FloorLikeCall,
+                    );
+                    let (client, queue) = (to.client.clone(), to.floor_queue.to_owned());
+                    floor_call(client, queue, like_call, rounds, pace).await
                 }
                 _ => {
                     our_call(
@@ -319,69 +263,6 @@ async fn our_call(
     (out, callsaga_workflows::call_workflow_id(&call_id))
 }
 
-async fn floor_call(
-    client: Client,
-    task_queue: String,
-    kind: Kind,
-    rounds: usize,
-    mut pace: Pace,
-) -> (Vec<(usize, Duration)>, String) {
-    let call_id = uuid::Uuid::new_v4().to_string();
-    let id = format!("floor-{call_id}");
-    let mut out = Vec::new();
-    for r in 0..rounds {
-        pace.tick().await;
-        let started = Instant::now();
-        if r == 0 {
-            let like_call = matches!(kind, Kind::FloorCallStart | Kind::FloorLikeCall);
-            let opts =
-                WorkflowUpdateWithStartOptions::new(
-                    task_queue.clone(),
-                    id.clone(),
-                    WorkflowIdConflictPolicy::UseExisting,
-                )
-                .maybe_static_summary(like_call.then(|| {
-                    format!("Vapi call {call_id}: status, tool-call sagas, escalation, billing")
-                }))
-                .maybe_search_attributes(like_call.then(|| {
-                    callsaga_workflows::search_attributes::start_search_attributes(&call_id)
-                }))
-                .id_reuse_policy(if like_call {
-                    WorkflowIdReusePolicy::RejectDuplicate
-                } else {
-                    WorkflowIdReusePolicy::default()
-                })
-                .build();
-            let input = match kind {
-                Kind::FloorLikeCall => LIKE_CALL.to_owned(),
-                _ => String::new(),
-            };
-            client
-                .execute_update_with_start_workflow(
-                    FloorWorkflow::run,
-                    input,
-                    FloorWorkflow::ping,
-                    1,
-                    opts,
-                )
-                .await
-                .expect("update-with-start");
-        } else {
-            client
-                .get_workflow_handle::<FloorWorkflow>(id.clone())
-                .execute_update(
-                    FloorWorkflow::ping,
-                    1,
-                    WorkflowExecuteUpdateOptions::default(),
-                )
-                .await
-                .expect("update");
-        }
-        out.push((r, started.elapsed()));
-    }
-    (out, id)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let arg = |name: &str, default: u64| -> u64 {
@@ -501,7 +382,7 @@ async fn main() -> anyhow::Result<()> {
     floor_call(
         client.clone(),
         floor_queue.clone(),
-        Kind::Floor,
+        (false, false),
         2,
         Pace::new(tokio::time::Instant::now(), Duration::ZERO, 0, 1),
     )
