@@ -289,7 +289,7 @@ impl Relay {
         let options = WorkflowStartOptions::new(self.client.task_queue(), workflow_id)
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-            .static_summary(call_summary(&event.vapi_call_id))
+            .static_summary(callsaga_workflows::call_summary(&event.vapi_call_id))
             .search_attributes(
                 callsaga_workflows::search_attributes::start_search_attributes(&event.vapi_call_id),
             )
@@ -337,9 +337,4 @@ struct Settled {
 enum Delivery {
     Delivered,
     WorkflowClosed,
-}
-
-/// The one-line summary the Temporal UI shows for a call workflow.
-pub(crate) fn call_summary(vapi_call_id: &str) -> String {
-    format!("Vapi call {vapi_call_id}: status, tool-call sagas, escalation, billing")
 }

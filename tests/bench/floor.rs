@@ -87,9 +87,7 @@ pub(crate) async fn floor_call(
                     id.clone(),
                     WorkflowIdConflictPolicy::UseExisting,
                 )
-                .maybe_static_summary(like_call.then(|| {
-                    format!("Vapi call {call_id}: status, tool-call sagas, escalation, billing")
-                }))
+                .maybe_static_summary(like_call.then(|| callsaga_workflows::call_summary(&call_id)))
                 .maybe_search_attributes(like_call.then(|| {
                     callsaga_workflows::search_attributes::start_search_attributes(&call_id)
                 }))

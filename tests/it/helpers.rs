@@ -284,28 +284,38 @@ pub(crate) async fn history_events(
         .expect("history")
 }
 
-/// The `TemporalChangeVersion` values the call's workflow upserted, one entry per upsert: the
-/// SDK upserts the list of patches so far with every patch marker it records.
-pub(crate) async fn patch_upserts(app: &TestApp, vapi_call_id: &str) -> Vec<String> {
+/// The values (JSON text) the workflow upserted into search attribute `name`, one per upsert.
+fn upserted(
+    events: &[temporalio_common::protos::temporal::api::history::v1::HistoryEvent],
+    name: &str,
+) -> Vec<String> {
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
-    history_events(app, vapi_call_id)
-        .await
-        .into_iter()
-        .filter_map(|e| match e.attributes {
+    events
+        .iter()
+        .filter_map(|e| match &e.attributes {
             Some(Attributes::UpsertWorkflowSearchAttributesEventAttributes(u)) => u
                 .search_attributes
-                .and_then(|s| s.indexed_fields.get("TemporalChangeVersion").cloned())
+                .as_ref()
+                .and_then(|s| s.indexed_fields.get(name))
                 .map(|p| String::from_utf8_lossy(&p.data).into_owned()),
             _ => None,
         })
         .collect()
 }
 
+/// The `TemporalChangeVersion` values the call's workflow upserted, one entry per upsert: the
+/// SDK upserts the list of patches so far with every patch marker it records.
+pub(crate) async fn patch_upserts(app: &TestApp, vapi_call_id: &str) -> Vec<String> {
+    upserted(
+        &history_events(app, vapi_call_id).await,
+        "TemporalChangeVersion",
+    )
+}
+
 /// Asserts that the call's workflow got its `CallId` search attribute with its start (from the
 /// relay's signal-with-start or a tool call's update-with-start), not by an upsert in the
 /// workflow, and that visibility finds it by that attribute.
 pub(crate) async fn assert_call_id_set_at_start(app: &TestApp, vapi_call_id: &str) {
-    use temporalio_common::protos::temporal::api::enums::v1::EventType;
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
     let events = history_events(app, vapi_call_id).await;
     let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
@@ -318,13 +328,11 @@ pub(crate) async fn assert_call_id_set_at_start(app: &TestApp, vapi_call_id: &st
         at_start.indexed_fields.contains_key("CallId"),
         "CallId is not in the start event: {at_start:?}"
     );
-    let upserts_call_id = events.iter().any(|e| {
-        e.event_type == EventType::UpsertWorkflowSearchAttributes as i32
-            && matches!(&e.attributes,
-                Some(Attributes::UpsertWorkflowSearchAttributesEventAttributes(u))
-                    if u.search_attributes.as_ref().is_some_and(|s| s.indexed_fields.contains_key("CallId")))
-    });
-    assert!(!upserts_call_id, "the workflow upserted CallId again");
+    let upserts = upserted(&events, "CallId");
+    assert!(
+        upserts.is_empty(),
+        "the workflow upserted CallId again: {upserts:?}"
+    );
     let query = format!("CallId = '{vapi_call_id}'");
     let mut found = 0;
     for _ in 0..50 {

@@ -25,5 +25,10 @@ pub fn call_workflow_id(vapi_call_id: &str) -> String {
     format!("call-{vapi_call_id}")
 }
 
+/// The one-line summary the Temporal UI shows for a call workflow (set by every starter).
+pub fn call_summary(vapi_call_id: &str) -> String {
+    format!("Vapi call {vapi_call_id}: status, tool-call sagas, escalation, billing")
+}
+
 /// Default task queue of the worker and of every workflow start.
 pub const DEFAULT_TASK_QUEUE: &str = "callsaga";

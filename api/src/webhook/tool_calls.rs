@@ -142,7 +142,7 @@ async fn update(
         WorkflowIdConflictPolicy::UseExisting,
     )
     .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-    .static_summary(crate::relay::call_summary(vapi_call_id))
+    .static_summary(callsaga_workflows::call_summary(vapi_call_id))
     .search_attributes(callsaga_workflows::search_attributes::start_search_attributes(vapi_call_id))
     .update_id(request.tool_call_id.clone())
     .build();
