@@ -36,6 +36,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(crate::sqlite_busy::BUDGET)
                     .foreign_keys(true)
+                    // sqlx hands rows from the connection's thread to the query's task through
+                    // a channel of 50 by default; a fortnight of busy times (an availability
+                    // answer) is a few hundred, and a full channel parks the thread mid-query.
+                    .row_buffer_size(512)
                     // Checkpoints run in the background (`run_checkpointer`), not in whichever
                     // request's commit crossed the WAL threshold.
                     .pragma("wal_autocheckpoint", "0")

@@ -448,6 +448,15 @@ async fn two_callers_racing_for_one_slot_book_it_once() {
                 text(loser).contains("taken") || text(loser).contains("not available"),
                 "the loser hears alternatives: {loser}"
             );
+            // The earlier rounds booked the rest of the day: when the loser lost at the insert
+            // (it planned while the slot was still free), the alternatives are the next day's.
+            if text(loser).contains("just taken") {
+                assert_eq!(
+                    text(loser).contains("fully booked"),
+                    slot == 15,
+                    "round {round}: {loser}"
+                );
+            }
             wins_total += wins;
         }
         assert_eq!(booked(&app).await.len(), wins_total, "{engine:?}");

@@ -112,7 +112,18 @@ pub(crate) async fn busy_from(
     date: chrono::NaiveDate,
     except_uid: Option<&str>,
 ) -> Result<Vec<Busy>, ActivityError> {
-    let (from, to) = search_range(ctx.tz, date, NEXT_AVAILABLE_DAYS);
+    busy_over(deps, ctx, date, NEXT_AVAILABLE_DAYS, except_uid).await
+}
+
+/// The calendar's busy times over `days` local days from `date`, without `except_uid`.
+pub(crate) async fn busy_over(
+    deps: &Activities,
+    ctx: &AgentContext,
+    date: chrono::NaiveDate,
+    days: u32,
+    except_uid: Option<&str>,
+) -> Result<Vec<Busy>, ActivityError> {
+    let (from, to) = search_range(ctx.tz, date, days);
     let busy = ctx
         .calendar(deps)?
         .busy(from, to)

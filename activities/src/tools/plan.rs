@@ -2,7 +2,7 @@
 //! check the slot against the calendar, and decide — with everything the later steps will say.
 //! No effects, so no compensation.
 
-use super::answer::{Busy, busy_from, slots_text, speak_next_available};
+use super::answer::{Busy, busy_from, busy_over, slots_text, speak_next_available};
 use super::args::Args;
 use super::context::AgentContext;
 use super::find::{Found, the_appointment};
@@ -50,15 +50,43 @@ fn when(ctx: &AgentContext, start: DateTime<Utc>) -> String {
 
 /// The requested slot as instants, if it is free and within opening hours.
 enum SlotCheck {
-    /// Free: its start and end, and the busy times from that day over the next 14 days
-    /// (fetched once, for the alternatives the saga may need to offer).
+    /// Free: its start and end, and that day's busy times (for the alternatives the saga may
+    /// need to offer, see [`alternatives_if_taken`]).
     Free(DateTime<Utc>, DateTime<Utc>, Vec<Busy>),
     Unavailable(String),
 }
 
-/// What the caller hears if `start..end` is taken by someone else before the booking is
-/// recorded: the other free slots of that day (or of the next free day), without that one.
-fn alternatives_if_taken(
+/// What the caller hears if the free slot `taken` is taken by someone else before the booking
+/// is recorded, from its day's busy times (`day_busy`) and any other time to leave out
+/// (`also`). Usually the day keeps other free slots and those are the answer; only when `taken`
+/// was its last one are the 14 days the next-available search covers read (`except_uid`: the
+/// event being booked or moved).
+async fn alternatives_if_taken(
+    deps: &Activities,
+    ctx: &AgentContext,
+    taken: Busy,
+    day_busy: Vec<Busy>,
+    also: Option<Busy>,
+    except_uid: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, ActivityError> {
+    let date = local_date(ctx.tz, taken.0);
+    let duration = u32::try_from((taken.1 - taken.0).num_minutes()).unwrap_or(0);
+    let mut busy = day_busy;
+    busy.extend(also);
+    let without_it = [busy.as_slice(), &[taken]].concat();
+    let day_keeps_a_slot =
+        !free_slots(&ctx.hours, ctx.tz, date, duration, &without_it, None, now).is_empty();
+    if !day_keeps_a_slot {
+        busy = busy_from(deps, ctx, date, except_uid).await?;
+        busy.extend(also);
+    }
+    Ok(alternatives_from(ctx, date, taken, &busy, duration, now))
+}
+
+/// [`alternatives_if_taken`] from busy times already fetched (covering `date`, and the 13 days
+/// after it unless `date` keeps a free slot).
+fn alternatives_from(
     ctx: &AgentContext,
     date: NaiveDate,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
@@ -87,7 +115,7 @@ async fn check_slot(
         )));
     };
     let start = start.with_timezone(&Utc);
-    let busy = busy_from(deps, ctx, date, except_uid).await?;
+    let busy = busy_over(deps, ctx, date, 1, except_uid).await?;
     let slots = free_slots(&ctx.hours, ctx.tz, date, duration, &busy, None, now);
     if let Some(slot) = slots.iter().find(|s| s.start == start) {
         return Ok(SlotCheck::Free(slot.start, slot.end, busy));
@@ -197,7 +225,7 @@ async fn booking_for(
         &format!("Your appointment on {at} is booked, {name}."),
         &format!("Ihr Termin am {at} ist gebucht, {name}."),
     );
-    let taken_others = alternatives_if_taken(ctx, date, (start, end), &busy, duration, now);
+    let taken_others = alternatives_if_taken(deps, ctx, (start, end), busy, None, own, now).await?;
     let slot_taken = ctx.say(
         &format!("I'm sorry, {at} was just taken. {taken_others}"),
         &format!("Der Termin am {at} wurde leider gerade vergeben. {taken_others}"),
@@ -276,9 +304,16 @@ pub(crate) async fn reschedule(
     let (old_at, new_at) = (when(&ctx, appointment.starts_at), when(&ctx, start));
     // If the new time is taken meanwhile, the appointment stays where it is: its own time is
     // not an alternative.
-    let mut busy = busy;
-    busy.push((appointment.starts_at, appointment.ends_at));
-    let others = alternatives_if_taken(&ctx, date, (start, end), &busy, duration, now);
+    let others = alternatives_if_taken(
+        deps,
+        &ctx,
+        (start, end),
+        busy,
+        Some((appointment.starts_at, appointment.ends_at)),
+        Some(&own_uid),
+        now,
+    )
+    .await?;
     let email = appointment.customer_email.clone().map(|to| EmailDraft {
         to,
         subject: ctx.say("Your appointment was moved", "Ihr Termin wurde verschoben"),
@@ -443,7 +478,7 @@ mod tests {
         let taken = (at(tuesday, 9, 30), at(tuesday, 10, 0));
         let busy_elsewhere = vec![(at(tuesday, 10, 30), at(tuesday, 11, 0))];
 
-        let said = alternatives_if_taken(&ctx, tuesday, taken, &busy_elsewhere, 30, now);
+        let said = alternatives_from(&ctx, tuesday, taken, &busy_elsewhere, 30, now);
         let with_it = speak_next_available(&ctx, tuesday, &busy_elsewhere, None, 30, now, true);
         let only_nine_and_ten = speak_next_available(
             &ctx,
@@ -464,7 +499,7 @@ mod tests {
         let tuesday = NaiveDate::from_ymd_opt(2030, 1, 8).unwrap();
         let now = at(tuesday, 0, 0) - chrono::Duration::days(1);
         let busy = vec![(at(tuesday, 9, 0), at(tuesday, 10, 30))];
-        let said = alternatives_if_taken(
+        let said = alternatives_from(
             &ctx,
             tuesday,
             (at(tuesday, 10, 30), at(tuesday, 11, 0)),
