@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_initial;
 mod m20261121_000002_email_outbox;
+mod m20261203_000003_bounded_overlap_triggers;
 
 /// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
 /// forbids overlapping booked appointments of one agent.
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261121_000002_email_outbox::Migration),
+            Box::new(m20261203_000003_bounded_overlap_triggers::Migration),
         ]
     }
 }

@@ -239,7 +239,7 @@ fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateSta
     stmt.to_owned()
 }
 
-const SQLITE_OVERLAP_INSERT_TRIGGER: &str = "
+pub(crate) const SQLITE_OVERLAP_INSERT_TRIGGER: &str = "
 CREATE TRIGGER appointments_no_overlap_insert
 BEFORE INSERT ON appointments
 FOR EACH ROW
@@ -255,7 +255,7 @@ BEGIN
     );
 END";
 
-const SQLITE_OVERLAP_UPDATE_TRIGGER: &str = "
+pub(crate) const SQLITE_OVERLAP_UPDATE_TRIGGER: &str = "
 CREATE TRIGGER appointments_no_overlap_update
 BEFORE UPDATE OF id, agent_id, starts_at, ends_at, status ON appointments
 FOR EACH ROW

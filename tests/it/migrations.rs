@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
+use callsaga_activities::calendar::{Calendar as _, EmbeddedCalendar};
 use callsaga_entity::{agents, appointments, credit_ledger, users};
 use callsaga_migration::{Migrator, MigratorTrait, SchemaManager};
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -263,6 +264,32 @@ async fn overlap(db: DatabaseConnection) -> anyhow::Result<()> {
     let mut am: appointments::ActiveModel = first.into();
     am.ends_at = Set(at(10, 50, 0, 0));
     am.update(&db).await.context("shrink own interval")?;
+
+    // The latest booked appointment starting before a new one is found past cancelled rows
+    // and is what the new one collides with when it reaches into it (the SQLite triggers look
+    // only there and inside the new interval).
+    book(&db, agent, at(16, 0, 0, 0), at(18, 0, 0, 0), "booked").await?;
+    book(&db, agent, at(16, 30, 0, 0), at(16, 45, 0, 0), "cancelled").await?;
+    expect_overlap(
+        book(&db, agent, at(17, 0, 0, 0), at(17, 30, 0, 0), "booked").await,
+        "inside a longer earlier one, past a cancelled row",
+    )?;
+    let later = book(&db, agent, at(18, 0, 0, 0), at(18, 30, 0, 0), "booked").await?;
+    let mut am: appointments::ActiveModel = later.into();
+    am.starts_at = Set(at(17, 45, 0, 0));
+    expect_overlap(
+        am.update(&db).await.map(drop),
+        "moved into a longer earlier one",
+    )?;
+    // The embedded calendar's busy times bound their scan the same way and still see it.
+    let busy = EmbeddedCalendar::new(db.clone(), agent)
+        .busy(at(17, 0, 0, 0), at(17, 30, 0, 0))
+        .await?;
+    ensure!(
+        busy.iter().map(|b| (b.start, b.end)).collect::<Vec<_>>()
+            == vec![(at(16, 0, 0, 0), at(18, 0, 0, 0))],
+        "busy times inside a longer earlier appointment: {busy:?}"
+    );
 
     // starts_at must be before ends_at.
     let err = book(&db, agent, at(20, 0, 0, 0), at(20, 0, 0, 0), "booked")

@@ -46,6 +46,23 @@ impl Calendar for EmbeddedCalendar {
         if from >= to {
             return Ok(Vec::new());
         }
+        // Booked appointments of one agent never overlap (`appointments_no_overlap`), so of
+        // those starting before `from` only the latest can reach into the range. Bounding the
+        // scan below by its start keeps this query's cost to the range itself, however many
+        // past appointments the agent has (an index range on `(agent_id, starts_at)`, not a
+        // scan of every appointment before `to`).
+        let lowest_start: Option<DateTime<Utc>> = appointments::Entity::find()
+            .select_only()
+            .column(appointments::Column::StartsAt)
+            .filter(appointments::Column::AgentId.eq(self.agent_id))
+            .filter(appointments::Column::Status.eq("booked"))
+            .filter(appointments::Column::StartsAt.lt(from))
+            .order_by_desc(appointments::Column::StartsAt)
+            .limit(1)
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(|e| CalendarError::Unavailable(format!("appointments query failed: {e}")))?;
         // Only the four columns a busy time needs: a busy fortnight is a hundred rows or more,
         // and decoding whole appointments (names, phones, notes) was most of this query's time.
         let rows: Vec<(DateTime<Utc>, DateTime<Utc>, Option<String>, String)> =
@@ -59,6 +76,7 @@ impl Calendar for EmbeddedCalendar {
                 ])
                 .filter(appointments::Column::AgentId.eq(self.agent_id))
                 .filter(appointments::Column::Status.eq("booked"))
+                .filter(appointments::Column::StartsAt.gte(lowest_start.unwrap_or(from)))
                 .filter(appointments::Column::StartsAt.lt(to))
                 .filter(appointments::Column::EndsAt.gt(from))
                 .order_by_asc(appointments::Column::StartsAt)
