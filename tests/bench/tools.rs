@@ -512,8 +512,9 @@ async fn main() -> anyhow::Result<()> {
     }
     println!(
         "\nthe same samples split: the first tool call of a call (update-with-start starts the \
-         workflow) and the later ones (a call in progress)"
+         workflow), the later ones (a call in progress) and the second half of each call"
     );
+    let half = (rounds / 2).max(1);
     for (label, concurrency, ours, floor) in &split {
         print_row(&format!("{label} first"), *concurrency, ours, floor, |r| {
             r == 0
@@ -521,6 +522,14 @@ async fn main() -> anyhow::Result<()> {
         print_row(&format!("{label} later"), *concurrency, ours, floor, |r| {
             r > 0
         });
+        // Whether a call's tool calls get slower as its history grows.
+        print_row(
+            &format!("{label} 2nd half"),
+            *concurrency,
+            ours,
+            floor,
+            |r| r >= half,
+        );
     }
     println!(
         "\nthe first workflow task of one call at 1 call (last block), from its history \

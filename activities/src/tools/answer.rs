@@ -5,8 +5,8 @@ use super::args::Args;
 use super::context::AgentContext;
 use crate::Activities;
 use crate::availability::{
-    NEXT_AVAILABLE_DAYS, local_date, next_available, search_range, speak_date, speak_slots,
-    speak_time,
+    NEXT_AVAILABLE_DAYS, free_slots, local_date, next_available, search_range, speak_date,
+    speak_slots, speak_time,
 };
 use crate::calendar::busy_ranges;
 use callsaga_workflows::tool_payloads::{Speech, ToolInput};
@@ -83,6 +83,8 @@ pub(crate) async fn availability(
 }
 
 /// "I have 9:00, 9:30 … free on Tuesday" for `date`, or the next free day within 14 days.
+/// Usually the asked day has a free slot, and then only that day's busy times are read; the
+/// fortnight's only when it has none (a busy calendar holds ten times the rows).
 pub(crate) async fn slots_text(
     deps: &Activities,
     ctx: &AgentContext,
@@ -92,6 +94,19 @@ pub(crate) async fn slots_text(
     now: chrono::DateTime<Utc>,
     mention_full_day: bool,
 ) -> Result<String, ActivityError> {
+    let day_busy = busy_over(deps, ctx, date, 1, None).await?;
+    let slots = free_slots(
+        &ctx.hours,
+        ctx.tz,
+        date,
+        duration,
+        &day_busy,
+        time_of_day,
+        now,
+    );
+    if !slots.is_empty() {
+        return Ok(speak_slots(ctx.lang, date, &slots));
+    }
     let busy = busy_from(deps, ctx, date, None).await?;
     Ok(speak_next_available(
         ctx,
