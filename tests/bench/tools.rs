@@ -263,6 +263,22 @@ async fn our_call(
     (out, callsaga_workflows::call_workflow_id(&call_id))
 }
 
+const USAGE: &str = "\
+bench-tools: tool-call latency (p50/p99) through the webhook at 1 and N concurrent calls, beside
+an update + local activity floor on the same Temporal dev server, in the same run.
+
+options (all numbers; defaults in brackets):
+  --rounds N         tool calls per simulated call and block [8]
+  --blocks N         interleaved blocks, each in a rotated order, pooled [3]
+  --gap-ms N         ms between a call's tool calls; 0 = back to back, all calls at once [1000]
+  --calls N          the larger number of concurrent calls; 1 = only the 1-call phase [32]
+  --pollers N        workflow-task pollers of both workers [10]
+  --nonsticky-pct P  share of those pollers on the normal task queue, % [50]
+  --gzip 1           gzip every gRPC message of both sides [0]
+  --variants 1       also floors started like a call, and with a call's first activation [0]
+The SQLite file and mail folder go under $TMPDIR (TMPDIR=/dev/shm keeps the disk out).
+";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let arg = |name: &str, default: u64| -> u64 {
@@ -272,6 +288,10 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(default)
     };
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     let rounds = arg("--rounds", 8) as usize;
     // The larger number of calls at once (the first phase always runs 1); `--calls 1` runs
     // only the 1-call phase.
