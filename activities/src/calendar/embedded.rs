@@ -10,7 +10,10 @@ use super::{BusyInterval, Calendar, CalendarError, CalendarEvent, check_interval
 use async_trait::async_trait;
 use callsaga_entity::appointments;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 use uuid::Uuid;
 
 /// Event ids of the embedded calendar start with this.
@@ -50,8 +53,9 @@ impl Calendar for EmbeddedCalendar {
         // those starting before `from` only the latest can reach into the range. Bounding the
         // scan below by its start keeps this query's cost to the range itself, however many
         // past appointments the agent has (an index range on `(agent_id, starts_at)`, not a
-        // scan of every appointment before `to`).
-        let lowest_start: Option<DateTime<Utc>> = appointments::Entity::find()
+        // scan of every appointment before `to`). The bound is a scalar subquery of the same
+        // statement: one round trip.
+        let latest_before = appointments::Entity::find()
             .select_only()
             .column(appointments::Column::StartsAt)
             .filter(appointments::Column::AgentId.eq(self.agent_id))
@@ -59,10 +63,8 @@ impl Calendar for EmbeddedCalendar {
             .filter(appointments::Column::StartsAt.lt(from))
             .order_by_desc(appointments::Column::StartsAt)
             .limit(1)
-            .into_tuple()
-            .one(&self.db)
-            .await
-            .map_err(|e| CalendarError::Unavailable(format!("appointments query failed: {e}")))?;
+            .into_query();
+        let lowest_start = Func::coalesce([Expr::from(latest_before), Expr::val(from)]);
         // Only the four columns a busy time needs: a busy fortnight is a hundred rows or more,
         // and decoding whole appointments (names, phones, notes) was most of this query's time.
         let rows: Vec<(DateTime<Utc>, DateTime<Utc>, Option<String>, String)> =
@@ -76,7 +78,10 @@ impl Calendar for EmbeddedCalendar {
                 ])
                 .filter(appointments::Column::AgentId.eq(self.agent_id))
                 .filter(appointments::Column::Status.eq("booked"))
-                .filter(appointments::Column::StartsAt.gte(lowest_start.unwrap_or(from)))
+                .filter(
+                    Expr::col((appointments::Entity, appointments::Column::StartsAt))
+                        .gte(lowest_start),
+                )
                 .filter(appointments::Column::StartsAt.lt(to))
                 .filter(appointments::Column::EndsAt.gt(from))
                 .order_by_asc(appointments::Column::StartsAt)
