@@ -1,8 +1,8 @@
 //! Email against a real local SMTP server (aiosmtpd, started once per test binary) and the file
 //! backend, with the `email_outbox` idempotency record on SQLite and PostgreSQL.
 
-use crate::calendar::{spawn_supervised, temp_dir, testservers_python, wait_for_port};
 use crate::helpers::{Engine, engines, fresh_database_url};
+use crate::testservers::{spawn_supervised, temp_dir, testservers_python, wait_for_port};
 use callsaga_activities::email::{
     Email, EmailBackend, EmailError, EmailSettings, Mailer, SendOutcome, SmtpSettings, SmtpTls,
     message_id,

@@ -15,4 +15,5 @@ mod lifecycle;
 mod migrations;
 mod replay;
 mod resilience;
+mod testservers;
 mod tools;

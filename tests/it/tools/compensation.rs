@@ -1,0 +1,144 @@
+//! A permanent failure at each step of the booking and reschedule sagas takes the compensation
+//! path; a slow saga still answers within the deadline.
+
+use crate::helpers::{Engine, mail_dir, mails, new_call_id, spawn_app_with};
+use callsaga_activities::faults::Fault;
+use serde_json::json;
+
+use super::{app, booked, booking_args, call_tool, future_weekday, text};
+
+/// A permanent failure at each step of the booking saga leaves nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_compensates_at_every_step() {
+    let mail = mail_dir();
+    let app = app(Engine::Sqlite, &mail).await;
+    let day = future_weekday(2);
+    // The embedded calendar plans and records in one step; a fault at either part of it.
+    for (i, step) in ["booking.plan", "appointments.record", "email.send"]
+        .iter()
+        .enumerate()
+    {
+        let call = new_call_id();
+        app.app.faults.fail(step, Fault::Permanent, 1);
+        let a = call_tool(
+            &app,
+            &call,
+            "book_appointment",
+            booking_args(day, &format!("{:02}:00", 9 + i), "Comp"),
+        )
+        .await;
+        assert!(a["error"].is_string(), "{step}: {a}");
+        assert!(
+            booked(&app).await.is_empty(),
+            "{step}: no booked row remains"
+        );
+    }
+    // A step that succeeded but "timed out" is retried without a second effect.
+    app.app
+        .faults
+        .fail("appointments.record", Fault::AfterEffect, 1);
+    app.app.faults.fail("email.send", Fault::AfterEffect, 1);
+    let a = call_tool(
+        &app,
+        &new_call_id(),
+        "book_appointment",
+        booking_args(day, "15:00", "Retry"),
+    )
+    .await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("booked"),
+        "{a}"
+    );
+    assert_eq!(booked(&app).await.len(), 1);
+    // The retried step found its row and its sent email: one message, not two.
+    assert_eq!(mails(&mail).len(), 1);
+    // Transient failures are retried by the policy and the booking goes through.
+    app.app.faults.fail("email.send", Fault::Transient, 2);
+    let a = call_tool(
+        &app,
+        &new_call_id(),
+        "book_appointment",
+        booking_args(day, "16:00", "Flaky"),
+    )
+    .await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("booked"),
+        "{a}"
+    );
+    assert_eq!(booked(&app).await.len(), 2);
+    assert_eq!(mails(&mail).len(), 2);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reschedule_compensates_and_a_slow_saga_answers_in_time() {
+    let mail = mail_dir();
+    let app = spawn_app_with(
+        Engine::Sqlite,
+        json!({ "email": { "backend": "file", "dir": mail }, "tools": { "deadline_ms": 1500 } }),
+    )
+    .await;
+    let call = new_call_id();
+    let day = future_weekday(3);
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "09:00", "Move"),
+    )
+    .await;
+    assert!(text(&a).contains("booked"), "{a}");
+    let before = booked(&app).await[0].clone();
+
+    // The row update fails for good: the saga moves everything back.
+    app.app
+        .faults
+        .fail("appointments.set_time", Fault::Permanent, 1);
+    let a = call_tool(
+        &app,
+        &call,
+        "reschedule_appointment",
+        json!({ "newDate": day.to_string(), "newStartTime": "12:00" }),
+    )
+    .await;
+    assert!(a["error"].is_string(), "{a}");
+    assert_eq!(booked(&app).await[0].starts_at, before.starts_at);
+    // The email fails for good after the move: row and event go back to the old time.
+    app.app.faults.fail("email.send", Fault::Permanent, 1);
+    let a = call_tool(
+        &app,
+        &call,
+        "reschedule_appointment",
+        json!({ "newDate": day.to_string(), "newStartTime": "12:00" }),
+    )
+    .await;
+    assert!(a["error"].is_string(), "{a}");
+    assert_eq!(booked(&app).await[0].starts_at, before.starts_at);
+
+    // Slow email (transient failures with backoff) past the 1.5 s budget: the caller hears we
+    // are confirming, the saga completes anyway.
+    app.app.faults.fail("email.send", Fault::Transient, 4);
+    let started = std::time::Instant::now();
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "13:00", "Slow"),
+    )
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(text(&a).contains("confirming"), "{a}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while booked(&app).await.len() < 2 || mails(&mail).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "saga completes after the deadline"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.shutdown().await;
+}
