@@ -2,6 +2,7 @@
 //! load) and the Temporal server, so a bench row shows what each tool call costs the machine
 //! beside the floor, not only how long it took.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Cumulative user + system CPU of a process, read from `/proc/<pid>/stat`.
@@ -14,6 +15,49 @@ fn cpu_of(pid: &str) -> Option<Duration> {
     // USER_HZ is 100 on Linux (what `getconf CLK_TCK` prints).
     Some(Duration::from_millis(ticks * 10))
 }
+
+/// Cumulative CPU of this process's threads, by thread group: the threads' names, with the
+/// SDK's, tokio's and sqlx's numbered or truncated names folded into one group each.
+fn threads_of_self() -> BTreeMap<&'static str, Duration> {
+    let mut groups = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return groups;
+    };
+    for task in tasks.flatten() {
+        let tid = task.file_name().to_string_lossy().into_owned();
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+            continue;
+        };
+        let Some((head, _)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = head.split_once('(').map_or("", |(_, n)| n);
+        let cpu = cpu_of(&format!("self/task/{tid}")).unwrap_or_default();
+        *groups.entry(thread_group(name)).or_default() += cpu;
+    }
+    groups
+}
+
+/// The group a thread's name belongs to (see [`THREAD_GROUPS`]).
+fn thread_group(name: &str) -> &'static str {
+    THREAD_GROUPS
+        .iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+        .map_or("other", |(_, group)| group)
+}
+
+/// Thread-name prefixes and the group each is shown as, in the order the table prints them.
+/// `tokio-rt-worker` is the bench's main runtime: the HTTP server and handlers, the load's HTTP
+/// client and both Temporal clients. `temporal-worker` is the service's worker thread and
+/// runtime (SDK core and our activities), `floor-` the floor's.
+pub(crate) const THREAD_GROUPS: &[(&str, &str)] = &[
+    ("bench-tools", "main"),
+    ("tokio-rt-worker", "tokio"),
+    ("temporal-worker", "our worker"),
+    ("floor-", "floor worker"),
+    ("workflow-proces", "workflow"),
+    ("sqlx-sqlite", "sqlite"),
+];
 
 /// The pid of the Temporal dev server listening on `port` (its command line names the port).
 pub(crate) fn server_pid(port: u16) -> Option<String> {
@@ -37,11 +81,12 @@ pub(crate) fn server_pid(port: u16) -> Option<String> {
         })
 }
 
-/// CPU of (this process, the server) so far.
-#[derive(Clone, Copy, Default)]
+/// CPU of (this process, the server) so far, and of this process's thread groups.
+#[derive(Clone, Default)]
 pub(crate) struct Cpu {
     pub(crate) ours: Duration,
     pub(crate) server: Duration,
+    pub(crate) threads: BTreeMap<&'static str, Duration>,
 }
 
 impl Cpu {
@@ -49,18 +94,31 @@ impl Cpu {
         Self {
             ours: cpu_of("self").unwrap_or_default(),
             server: server_pid.and_then(cpu_of).unwrap_or_default(),
+            threads: threads_of_self(),
         }
     }
 
-    pub(crate) fn since(self, earlier: Self) -> Self {
+    /// The CPU used between `earlier` and `self` (threads that ended in between count as 0).
+    pub(crate) fn since(&self, earlier: &Self) -> Self {
         Self {
             ours: self.ours.saturating_sub(earlier.ours),
             server: self.server.saturating_sub(earlier.server),
+            threads: self
+                .threads
+                .iter()
+                .map(|(g, d)| {
+                    let before = earlier.threads.get(g).copied().unwrap_or_default();
+                    (*g, d.saturating_sub(before))
+                })
+                .collect(),
         }
     }
 
-    pub(crate) fn add(&mut self, other: Self) {
+    pub(crate) fn add(&mut self, other: &Self) {
         self.ours += other.ours;
         self.server += other.server;
+        for (g, d) in &other.threads {
+            *self.threads.entry(g).or_default() += *d;
+        }
     }
 }

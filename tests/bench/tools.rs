@@ -355,28 +355,32 @@ async fn main() -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let floor_settings = temporal_settings.clone();
     let queue = floor_queue.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async move {
-            let runtime = Runtime::from_current_tokio(Default::default()).expect("runtime");
-            let client = callsaga_api::temporal::connect(&floor_settings)
-                .await
-                .expect("client");
-            let mut options = WorkerOptions::new(queue)
-                .register_workflow::<FloorWorkflow>()
-                .expect("register")
-                .register_activities(FloorActivities)
-                .build();
-            callsaga_api::temporal::set_pollers(&mut options, &floor_settings).expect("pollers");
-            let mut worker = Worker::new(&runtime, client, options).expect("worker");
-            let _ = tx.send(());
-            let _ = worker.run().await;
-        });
-    });
+    std::thread::Builder::new()
+        .name("floor-worker".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("floor-worker-rt")
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async move {
+                let runtime = Runtime::from_current_tokio(Default::default()).expect("runtime");
+                let client = callsaga_api::temporal::connect(&floor_settings)
+                    .await
+                    .expect("client");
+                let mut options = WorkerOptions::new(queue)
+                    .register_workflow::<FloorWorkflow>()
+                    .expect("register")
+                    .register_activities(FloorActivities)
+                    .build();
+                callsaga_api::temporal::set_pollers(&mut options, &floor_settings)
+                    .expect("pollers");
+                let mut worker = Worker::new(&runtime, client, options).expect("worker");
+                let _ = tx.send(());
+                let _ = worker.run().await;
+            });
+        })?;
     rx.await?;
     let client = callsaga_api::temporal::connect(&temporal_settings).await?;
 
@@ -426,6 +430,7 @@ async fn main() -> anyhow::Result<()> {
     let mut split = Vec::new();
     let mut per_block = Vec::new();
     let mut cpu_lines = Vec::new();
+    let mut thread_lines = Vec::new();
     let mut workflow_ids: Vec<Vec<String>> = vec![Vec::new(); kinds.len()];
     // One workflow of each kind from the 1-call phase, for its first task's timeline.
     let mut lone_ids: Vec<Option<String>> = vec![None; kinds.len()];
@@ -455,7 +460,7 @@ async fn main() -> anyhow::Result<()> {
                 } else if block + 1 == blocks {
                     lone_ids[k] = ids.into_iter().next();
                 }
-                cpu[k].add(Cpu::now(server_pid.as_deref()).since(before));
+                cpu[k].add(&Cpu::now(server_pid.as_deref()).since(&before));
                 offset += concurrency;
                 let mut durations: Vec<Duration> = got.iter().map(|(_, d)| *d).collect();
                 blocks_p99[k].push(pct(&mut durations, 0.99));
@@ -472,6 +477,21 @@ async fn main() -> anyhow::Result<()> {
                 per(cpu[k].ours),
                 per(cpu[k].server),
                 per(cpu[k].ours + cpu[k].server)
+            ));
+            let groups: Vec<String> = cpu::THREAD_GROUPS
+                .iter()
+                .map(|(_, g)| *g)
+                .chain(["other"])
+                .map(|g| {
+                    let d = cpu[k].threads.get(g).copied().unwrap_or_default();
+                    format!("{:>9.2}", per(d))
+                })
+                .collect();
+            thread_lines.push(format!(
+                "{:<30} {:>5} {}",
+                kind.label(),
+                concurrency,
+                groups.join(" ")
             ));
         }
         let floor = samples[0].clone();
@@ -506,6 +526,31 @@ async fn main() -> anyhow::Result<()> {
         "tool", "calls", "this proc", "server", "total"
     );
     for line in &cpu_lines {
+        println!("{line}");
+    }
+    println!(
+        "\nthis process's CPU per request by thread, ms (same ticks): main = the load's calls; \
+         tokio = the HTTP server and handlers, the load's HTTP client and both Temporal clients; \
+         our worker = its SDK core and our activities; floor worker = the floor's; workflow = \
+         both workers' workflow activations (one kind runs at a time); sqlite = sqlx's threads"
+    );
+    println!(
+        "{:<30} {:>5} {}",
+        "tool",
+        "calls",
+        [
+            "main",
+            "tokio",
+            "our wrk",
+            "floor wrk",
+            "workflow",
+            "sqlite",
+            "other"
+        ]
+        .map(|h| format!("{h:>9}"))
+        .join(" ")
+    );
+    for line in &thread_lines {
         println!("{line}");
     }
     println!(

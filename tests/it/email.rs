@@ -212,6 +212,47 @@ async fn smtp_delivers_once_per_key() {
     }
 }
 
+/// `send_unrecorded` (the booking's confirmation in the attempt that created the booking) skips
+/// the outbox lookup but records what it sent, so a retry of the step sends nothing again.
+#[tokio::test]
+async fn an_unrecorded_send_is_recorded_for_the_retry() {
+    let sink = smtp_sink().await;
+    let mailer = smtp_mailer(sink.port);
+    for engine in engines().await {
+        let db = migrated_db(engine).await;
+        let email = confirmation("anna@example.com");
+        assert_eq!(
+            mailer.send_unrecorded(&db, &email).await.expect("send"),
+            SendOutcome::Sent,
+            "{engine:?}"
+        );
+        let row = outbox_row(&db, &email.idempotency_key)
+            .await
+            .expect("outbox row");
+        assert_eq!(row.status, "sent", "{engine:?}");
+        assert_eq!(
+            mailer.send(&db, &email).await.expect("retry"),
+            SendOutcome::AlreadySent,
+            "{engine:?}"
+        );
+        let id = message_id(&email.idempotency_key);
+        assert_eq!(received(&sink.inbox, &id).len(), 1, "{engine:?}");
+
+        // A permanent failure is recorded as `failed`, as `send` records it.
+        let rejected = confirmation("nobody@reject.test");
+        let err = mailer
+            .send_unrecorded(&db, &rejected)
+            .await
+            .expect_err("550");
+        assert!(matches!(err, EmailError::Permanent(_)), "{engine:?}: {err}");
+        let row = outbox_row(&db, &rejected.idempotency_key)
+            .await
+            .expect("failed row");
+        assert_eq!(row.status, "failed", "{engine:?}");
+        let _ = db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn smtp_replies_are_classified() {
     let sink = smtp_sink().await;

@@ -181,6 +181,31 @@ impl Mailer {
             tracing::info!(email.to = %to, email.key = %email.idempotency_key, "email already sent");
             return Ok(SendOutcome::AlreadySent);
         }
+        self.deliver_and_record(db, email).await
+    }
+
+    /// [`Mailer::send`] without the `email_outbox` lookup, for a key the caller knows cannot
+    /// have been recorded yet (the booking's confirmation in the attempt that created the
+    /// booking). Records the outcome the same way.
+    pub async fn send_unrecorded(
+        &self,
+        db: &impl ConnectionTrait,
+        email: &Email,
+    ) -> Result<SendOutcome, EmailError> {
+        if email.idempotency_key.trim().is_empty() {
+            return Err(EmailError::Permanent(
+                "email idempotency key is empty".into(),
+            ));
+        }
+        self.deliver_and_record(db, email).await
+    }
+
+    async fn deliver_and_record(
+        &self,
+        db: &impl ConnectionTrait,
+        email: &Email,
+    ) -> Result<SendOutcome, EmailError> {
+        let to = mask_email(&email.to);
         match self.deliver(email).await {
             Ok(()) => {
                 record(db, email, "sent", None).await?;

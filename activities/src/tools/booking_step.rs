@@ -10,10 +10,12 @@
 //! `email.send` step it replaces). A retry of the step finds its own row (the plan does not
 //! count it as busy, the insert returns it) and sends at most once.
 
+use super::effects::Inserted;
 use super::{effects, guarded, plan};
 use crate::Activities;
 use crate::calendar::EmbeddedCalendar;
 use callsaga_workflows::tool_payloads::{BookingStep, Planned, RecordAppointmentInput, ToolInput};
+use futures::FutureExt as _;
 use temporalio_sdk::activities::ActivityError;
 
 /// Fault-plan names: the same as the separate steps', so tests force a failure at either part.
@@ -67,11 +69,16 @@ async fn plan_and_record(
     };
     let insert = effects::insert_appointment(deps, &record, call_id?);
     match guarded(&deps.faults, RECORD, insert).await? {
-        Some(_) => {
+        Some(inserted) => {
             if confirm == Confirm::InStep
                 && let Some(email) = record.plan.confirmation_email()
             {
-                guarded(&deps.faults, EMAIL, effects::send_email(deps, &email)).await?;
+                // A row this attempt inserted means no earlier attempt got as far as the email.
+                let send = match inserted {
+                    Inserted::New(_) => effects::send_new_email(deps, &email).boxed(),
+                    Inserted::Existing(_) => effects::send_email(deps, &email).boxed(),
+                };
+                guarded(&deps.faults, EMAIL, send).await?;
             }
             Ok(Planned::Go(BookingStep {
                 plan: record.plan,

@@ -92,6 +92,7 @@ pub(crate) async fn record_appointment(
     let call_id = call_row_id(deps, &input.vapi_call_id).await?;
     insert_appointment(deps, input, call_id)
         .await?
+        .map(Inserted::into_ref)
         .ok_or_else(|| permanent("SlotTaken", "another appointment overlaps this time"))
 }
 
@@ -114,11 +115,28 @@ pub(crate) async fn call_row_id(
 /// statement on the common path) and only a conflict looks the key up, so a retry whose row
 /// exists gets that row back — whether the key's unique index or the overlap check (its own row
 /// overlaps it) tripped first.
+/// What [`insert_appointment`] found.
+pub(crate) enum Inserted {
+    /// This call inserted the row: no earlier attempt of the step had recorded it.
+    New(AppointmentRef),
+    /// The booking's own row from an earlier attempt (its result was lost).
+    Existing(AppointmentRef),
+}
+
+impl Inserted {
+    pub(crate) fn into_ref(self) -> AppointmentRef {
+        match self {
+            Self::New(r) | Self::Existing(r) => r,
+        }
+    }
+}
+
+/// Records the booking's row; `None` when another appointment overlaps it.
 pub(crate) async fn insert_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
     call_id: Option<Uuid>,
-) -> Result<Option<AppointmentRef>, ActivityError> {
+) -> Result<Option<Inserted>, ActivityError> {
     let plan = &input.plan;
     let now = Utc::now();
     let id = Uuid::now_v7();
@@ -144,9 +162,9 @@ pub(crate) async fn insert_appointment(
         .await;
     let err = match inserted {
         Ok(_) => {
-            return Ok(Some(AppointmentRef {
+            return Ok(Some(Inserted::New(AppointmentRef {
                 appointment_id: id.to_string(),
-            }));
+            })));
         }
         Err(e) => e,
     };
@@ -156,9 +174,9 @@ pub(crate) async fn insert_appointment(
     }
     // This booking's own row (a retry of a step whose result was lost), else a real overlap.
     match by_key(deps, &plan.key).await? {
-        Some(existing) => Ok(Some(AppointmentRef {
+        Some(existing) => Ok(Some(Inserted::Existing(AppointmentRef {
             appointment_id: existing.id.to_string(),
-        })),
+        }))),
         None if overlap => Ok(None),
         None => Err(transient(anyhow::anyhow!(
             "appointment vanished after a unique violation"
@@ -233,15 +251,32 @@ pub(crate) async fn send_email(
     deps: &Activities,
     input: &SendEmailInput,
 ) -> Result<(), ActivityError> {
-    let email = Email {
+    deps.mailer
+        .send(&deps.db, &email_of(input))
+        .await
+        .map(drop)
+        .map_err(|e| e.into_activity_error())
+}
+
+/// [`send_email`] for an email whose key no earlier attempt can have recorded: the booking's
+/// confirmation right after this attempt inserted the booking's row (an attempt sends it only
+/// after recording that row, and the row is never deleted), so the outbox lookup is skipped.
+pub(crate) async fn send_new_email(
+    deps: &Activities,
+    input: &SendEmailInput,
+) -> Result<(), ActivityError> {
+    deps.mailer
+        .send_unrecorded(&deps.db, &email_of(input))
+        .await
+        .map(drop)
+        .map_err(|e| e.into_activity_error())
+}
+
+fn email_of(input: &SendEmailInput) -> Email {
+    Email {
         to: input.email.to.clone(),
         subject: input.email.subject.clone(),
         text: input.email.text.clone(),
         idempotency_key: input.idempotency_key.clone(),
-    };
-    deps.mailer
-        .send(&deps.db, &email)
-        .await
-        .map(drop)
-        .map_err(|e| e.into_activity_error())
+    }
 }

@@ -52,6 +52,22 @@ async fn booking_compensates_at_every_step() {
     assert_eq!(booked(&app).await.len(), 1);
     // The retried step found its row and its sent email: one message, not two.
     assert_eq!(mails(&mail).len(), 1);
+    // The email's result lost in the attempt that created the row (which skips the outbox
+    // lookup): the retry finds the row and the outbox record, and sends nothing again.
+    app.app.faults.fail("email.send", Fault::AfterEffect, 1);
+    let a = call_tool(
+        &app,
+        &new_call_id(),
+        "book_appointment",
+        booking_args(day, "15:30", "Lost"),
+    )
+    .await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("booked"),
+        "{a}"
+    );
+    assert_eq!(booked(&app).await.len(), 2);
+    assert_eq!(mails(&mail).len(), 2);
     // Transient failures are retried by the policy and the booking goes through.
     app.app.faults.fail("email.send", Fault::Transient, 2);
     let a = call_tool(
@@ -65,8 +81,8 @@ async fn booking_compensates_at_every_step() {
         a["result"].as_str().unwrap_or_default().contains("booked"),
         "{a}"
     );
-    assert_eq!(booked(&app).await.len(), 2);
-    assert_eq!(mails(&mail).len(), 2);
+    assert_eq!(booked(&app).await.len(), 3);
+    assert_eq!(mails(&mail).len(), 3);
     app.shutdown().await;
 }
 
