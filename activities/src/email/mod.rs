@@ -10,7 +10,9 @@
 //! the message went out, and a key already recorded as `sent` is not sent again. The message's
 //! `Message-ID` is derived from the key (`<sha256(key)@callsaga>`), so even the one duplicate
 //! that can slip through (the process dies between sending and recording) is recognisable to
-//! the receiving side.
+//! the receiving side. [`Mailer::send_unrecorded`] skips the lookup for a key the caller knows
+//! no earlier attempt can have sent (the booking confirmation in the attempt that created the
+//! booking) and records the outcome the same way.
 //!
 //! Errors are classified for Temporal: connection failures, timeouts and SMTP 4xx replies are
 //! [`EmailError::Transient`] (retried); SMTP 5xx replies and invalid addresses are

@@ -1,8 +1,9 @@
 //! A permanent failure at each step of the booking and reschedule sagas takes the compensation
 //! path; a slow saga still answers within the deadline.
 
-use crate::helpers::{Engine, mail_dir, mails, new_call_id, spawn_app_with};
+use crate::helpers::{Engine, TestApp, mail_dir, mails, new_call_id, spawn_app_with};
 use callsaga_activities::faults::Fault;
+use chrono::NaiveDate;
 use serde_json::json;
 
 use super::{app, booked, booking_args, call_tool, future_weekday, text};
@@ -38,52 +39,37 @@ async fn booking_compensates_at_every_step() {
         .faults
         .fail("appointments.record", Fault::AfterEffect, 1);
     app.app.faults.fail("email.send", Fault::AfterEffect, 1);
-    let a = call_tool(
-        &app,
-        &new_call_id(),
-        "book_appointment",
-        booking_args(day, "15:00", "Retry"),
-    )
-    .await;
-    assert!(
-        a["result"].as_str().unwrap_or_default().contains("booked"),
-        "{a}"
-    );
+    books(&app, day, "15:00", "Retry").await;
     assert_eq!(booked(&app).await.len(), 1);
     // The retried step found its row and its sent email: one message, not two.
     assert_eq!(mails(&mail).len(), 1);
     // The email's result lost in the attempt that created the row (which skips the outbox
     // lookup): the retry finds the row and the outbox record, and sends nothing again.
     app.app.faults.fail("email.send", Fault::AfterEffect, 1);
-    let a = call_tool(
-        &app,
-        &new_call_id(),
-        "book_appointment",
-        booking_args(day, "15:30", "Lost"),
-    )
-    .await;
-    assert!(
-        a["result"].as_str().unwrap_or_default().contains("booked"),
-        "{a}"
-    );
+    books(&app, day, "15:30", "Lost").await;
     assert_eq!(booked(&app).await.len(), 2);
     assert_eq!(mails(&mail).len(), 2);
     // Transient failures are retried by the policy and the booking goes through.
     app.app.faults.fail("email.send", Fault::Transient, 2);
+    books(&app, day, "16:00", "Flaky").await;
+    assert_eq!(booked(&app).await.len(), 3);
+    assert_eq!(mails(&mail).len(), 3);
+    app.shutdown().await;
+}
+
+/// Books `time` on `day` in a new call and asserts the caller hears it booked.
+async fn books(app: &TestApp, day: NaiveDate, time: &str, name: &str) {
     let a = call_tool(
-        &app,
+        app,
         &new_call_id(),
         "book_appointment",
-        booking_args(day, "16:00", "Flaky"),
+        booking_args(day, time, name),
     )
     .await;
     assert!(
         a["result"].as_str().unwrap_or_default().contains("booked"),
         "{a}"
     );
-    assert_eq!(booked(&app).await.len(), 3);
-    assert_eq!(mails(&mail).len(), 3);
-    app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
