@@ -7,7 +7,11 @@ use std::time::Duration;
 
 /// Cumulative user + system CPU of a process, read from `/proc/<pid>/stat`.
 fn cpu_of(pid: &str) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// User + system CPU from a `stat` line.
+fn ticks(stat: &str) -> Option<Duration> {
     // Fields after the command name, which is in parentheses and may contain spaces.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -16,24 +20,22 @@ fn cpu_of(pid: &str) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// Cumulative CPU of this process's threads, by thread group: the threads' names, with the
-/// SDK's, tokio's and sqlx's numbered or truncated names folded into one group each.
+/// Cumulative CPU of this process's threads, by the column of [`THREAD_GROUPS`] their name
+/// falls in (`other` for the rest).
 fn threads_of_self() -> BTreeMap<&'static str, Duration> {
     let mut groups = BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return groups;
     };
     for task in tasks.flatten() {
-        let tid = task.file_name().to_string_lossy().into_owned();
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
             continue;
         };
-        let Some((head, _)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let name = head.split_once('(').map_or("", |(_, n)| n);
-        let cpu = cpu_of(&format!("self/task/{tid}")).unwrap_or_default();
-        *groups.entry(thread_group(name)).or_default() += cpu;
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map_or("", |(name, _)| name);
+        *groups.entry(thread_group(name)).or_default() += ticks(&stat).unwrap_or_default();
     }
     groups
 }
@@ -46,18 +48,26 @@ fn thread_group(name: &str) -> &'static str {
         .map_or("other", |(_, group)| group)
 }
 
-/// Thread-name prefixes and the group each is shown as, in the order the table prints them.
+/// Thread-name prefixes and the column each is shown in, in the table's order (then `other`).
 /// `tokio-rt-worker` is the bench's main runtime: the HTTP server and handlers, the load's HTTP
 /// client and both Temporal clients. `temporal-worker` is the service's worker thread and
 /// runtime (SDK core and our activities), `floor-` the floor's.
 pub(crate) const THREAD_GROUPS: &[(&str, &str)] = &[
     ("bench-tools", "main"),
     ("tokio-rt-worker", "tokio"),
-    ("temporal-worker", "our worker"),
-    ("floor-", "floor worker"),
+    ("temporal-worker", "our wrk"),
+    ("floor-", "floor wrk"),
     ("workflow-proces", "workflow"),
     ("sqlx-sqlite", "sqlite"),
 ];
+
+/// The columns of the per-thread table: [`THREAD_GROUPS`]' and `other`.
+pub(crate) fn thread_columns() -> impl Iterator<Item = &'static str> {
+    THREAD_GROUPS
+        .iter()
+        .map(|(_, column)| *column)
+        .chain(["other"])
+}
 
 /// The pid of the Temporal dev server listening on `port` (its command line names the port).
 pub(crate) fn server_pid(port: u16) -> Option<String> {

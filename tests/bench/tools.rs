@@ -478,10 +478,7 @@ async fn main() -> anyhow::Result<()> {
                 per(cpu[k].server),
                 per(cpu[k].ours + cpu[k].server)
             ));
-            let groups: Vec<String> = cpu::THREAD_GROUPS
-                .iter()
-                .map(|(_, g)| *g)
-                .chain(["other"])
+            let groups: Vec<String> = cpu::thread_columns()
                 .map(|g| {
                     let d = cpu[k].threads.get(g).copied().unwrap_or_default();
                     format!("{:>9.2}", per(d))
@@ -538,17 +535,10 @@ async fn main() -> anyhow::Result<()> {
         "{:<30} {:>5} {}",
         "tool",
         "calls",
-        [
-            "main",
-            "tokio",
-            "our wrk",
-            "floor wrk",
-            "workflow",
-            "sqlite",
-            "other"
-        ]
-        .map(|h| format!("{h:>9}"))
-        .join(" ")
+        cpu::thread_columns()
+            .map(|h| format!("{h:>9}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     for line in &thread_lines {
         println!("{line}");

@@ -4,8 +4,8 @@
 use crate::helpers::{Engine, engines, fresh_database_url};
 use crate::testservers::{spawn_supervised, temp_dir, testservers_python, wait_for_port};
 use callsaga_activities::email::{
-    Email, EmailBackend, EmailError, EmailSettings, Mailer, SendOutcome, SmtpSettings, SmtpTls,
-    message_id,
+    Email, EmailBackend, EmailError, EmailSettings, Mailer, OutboxCheck, SendOutcome, SmtpSettings,
+    SmtpTls, message_id,
 };
 use callsaga_api::devserver::free_port;
 use callsaga_entity::email_outbox;
@@ -212,7 +212,7 @@ async fn smtp_delivers_once_per_key() {
     }
 }
 
-/// `send_unrecorded` (the booking's confirmation in the attempt that created the booking) skips
+/// `send_checked(.., KnownUnsent)` (the booking's confirmation in the attempt that created the booking) skips
 /// the outbox lookup but records what it sent, so a retry of the step sends nothing again.
 #[tokio::test]
 async fn an_unrecorded_send_is_recorded_for_the_retry() {
@@ -222,7 +222,10 @@ async fn an_unrecorded_send_is_recorded_for_the_retry() {
         let db = migrated_db(engine).await;
         let email = confirmation("anna@example.com");
         assert_eq!(
-            mailer.send_unrecorded(&db, &email).await.expect("send"),
+            mailer
+                .send_checked(&db, &email, OutboxCheck::KnownUnsent)
+                .await
+                .expect("send"),
             SendOutcome::Sent,
             "{engine:?}"
         );
@@ -241,7 +244,7 @@ async fn an_unrecorded_send_is_recorded_for_the_retry() {
         // A permanent failure is recorded as `failed`, as `send` records it.
         let rejected = confirmation("nobody@reject.test");
         let err = mailer
-            .send_unrecorded(&db, &rejected)
+            .send_checked(&db, &rejected, OutboxCheck::KnownUnsent)
             .await
             .expect_err("550");
         assert!(matches!(err, EmailError::Permanent(_)), "{engine:?}: {err}");

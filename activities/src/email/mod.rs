@@ -10,9 +10,9 @@
 //! the message went out, and a key already recorded as `sent` is not sent again. The message's
 //! `Message-ID` is derived from the key (`<sha256(key)@callsaga>`), so even the one duplicate
 //! that can slip through (the process dies between sending and recording) is recognisable to
-//! the receiving side. [`Mailer::send_unrecorded`] skips the lookup for a key the caller knows
-//! no earlier attempt can have sent (the booking confirmation in the attempt that created the
-//! booking) and records the outcome the same way.
+//! the receiving side. [`Mailer::send_checked`] with [`OutboxCheck::KnownUnsent`] skips the
+//! lookup for a key the caller knows no earlier attempt can have sent, and records the outcome
+//! the same way.
 //!
 //! Errors are classified for Temporal: connection failures, timeouts and SMTP 4xx replies are
 //! [`EmailError::Transient`] (retried); SMTP 5xx replies and invalid addresses are
@@ -80,6 +80,16 @@ impl EmailError {
             Self::Permanent(_) => permanent("EmailFailed", self.to_string()),
         }
     }
+}
+
+/// Whether [`Mailer::send_checked`] consults `email_outbox` before sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxCheck {
+    /// Look the key up; a key recorded as `sent` is not sent again.
+    Lookup,
+    /// Skip the lookup: no earlier attempt can have sent this key (the booking's confirmation
+    /// in the attempt that created the booking, which sends only after recording the row).
+    KnownUnsent,
 }
 
 /// What [`Mailer::send`] did.
@@ -168,46 +178,34 @@ impl Mailer {
         db: &impl ConnectionTrait,
         email: &Email,
     ) -> Result<SendOutcome, EmailError> {
-        if email.idempotency_key.trim().is_empty() {
-            return Err(EmailError::Permanent(
-                "email idempotency key is empty".into(),
-            ));
-        }
-        let to = mask_email(&email.to);
-        let existing = email_outbox::Entity::find()
-            .filter(email_outbox::Column::IdempotencyKey.eq(&email.idempotency_key))
-            .one(db)
-            .await
-            .map_err(db_error)?;
-        if existing.is_some_and(|row| row.status == "sent") {
-            tracing::info!(email.to = %to, email.key = %email.idempotency_key, "email already sent");
-            return Ok(SendOutcome::AlreadySent);
-        }
-        self.deliver_and_record(db, email).await
+        self.send_checked(db, email, OutboxCheck::Lookup).await
     }
 
-    /// [`Mailer::send`] without the `email_outbox` lookup, for a key the caller knows cannot
-    /// have been recorded yet (the booking's confirmation in the attempt that created the
-    /// booking). Records the outcome the same way.
-    pub async fn send_unrecorded(
+    /// [`Mailer::send`], with the `email_outbox` lookup skipped when the caller knows the key
+    /// cannot have been sent ([`OutboxCheck::KnownUnsent`]). The outcome is recorded either way.
+    pub async fn send_checked(
         &self,
         db: &impl ConnectionTrait,
         email: &Email,
+        check: OutboxCheck,
     ) -> Result<SendOutcome, EmailError> {
         if email.idempotency_key.trim().is_empty() {
             return Err(EmailError::Permanent(
                 "email idempotency key is empty".into(),
             ));
         }
-        self.deliver_and_record(db, email).await
-    }
-
-    async fn deliver_and_record(
-        &self,
-        db: &impl ConnectionTrait,
-        email: &Email,
-    ) -> Result<SendOutcome, EmailError> {
         let to = mask_email(&email.to);
+        if check == OutboxCheck::Lookup {
+            let existing = email_outbox::Entity::find()
+                .filter(email_outbox::Column::IdempotencyKey.eq(&email.idempotency_key))
+                .one(db)
+                .await
+                .map_err(db_error)?;
+            if existing.is_some_and(|row| row.status == "sent") {
+                tracing::info!(email.to = %to, email.key = %email.idempotency_key, "email already sent");
+                return Ok(SendOutcome::AlreadySent);
+            }
+        }
         match self.deliver(email).await {
             Ok(()) => {
                 record(db, email, "sent", None).await?;

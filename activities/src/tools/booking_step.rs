@@ -14,8 +14,8 @@ use super::effects::Inserted;
 use super::{effects, guarded, plan};
 use crate::Activities;
 use crate::calendar::EmbeddedCalendar;
+use crate::email::OutboxCheck;
 use callsaga_workflows::tool_payloads::{BookingStep, Planned, RecordAppointmentInput, ToolInput};
-use futures::FutureExt as _;
 use temporalio_sdk::activities::ActivityError;
 
 /// Fault-plan names: the same as the separate steps', so tests force a failure at either part.
@@ -74,10 +74,11 @@ async fn plan_and_record(
                 && let Some(email) = record.plan.confirmation_email()
             {
                 // A row this attempt inserted means no earlier attempt got as far as the email.
-                let send = match inserted {
-                    Inserted::New(_) => effects::send_new_email(deps, &email).boxed(),
-                    Inserted::Existing(_) => effects::send_email(deps, &email).boxed(),
+                let check = match inserted {
+                    Inserted::New(_) => OutboxCheck::KnownUnsent,
+                    Inserted::Existing(_) => OutboxCheck::Lookup,
                 };
+                let send = effects::send_email(deps, &email, check);
                 guarded(&deps.faults, EMAIL, send).await?;
             }
             Ok(Planned::Go(BookingStep {

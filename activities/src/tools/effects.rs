@@ -5,7 +5,7 @@
 use super::context::AgentContext;
 use crate::Activities;
 use crate::calendar::CalendarEvent;
-use crate::email::Email;
+use crate::email::{Email, OutboxCheck};
 use crate::failure::{permanent, transient};
 use callsaga_entity::{APPOINTMENTS_NO_OVERLAP, appointments, calls};
 use callsaga_workflows::tool_payloads::{
@@ -110,11 +110,6 @@ pub(crate) async fn call_row_id(
         .map(|c| c.map(|c| c.id))
 }
 
-/// Inserts the appointment row (linked to the call's row `call_id`, if any); `None` when
-/// another appointment overlaps it. Idempotent on the booking key: the insert goes first (one
-/// statement on the common path) and only a conflict looks the key up, so a retry whose row
-/// exists gets that row back — whether the key's unique index or the overlap check (its own row
-/// overlaps it) tripped first.
 /// What [`insert_appointment`] found.
 pub(crate) enum Inserted {
     /// This call inserted the row: no earlier attempt of the step had recorded it.
@@ -131,7 +126,11 @@ impl Inserted {
     }
 }
 
-/// Records the booking's row; `None` when another appointment overlaps it.
+/// Inserts the appointment row (linked to the call's row `call_id`, if any); `None` when
+/// another appointment overlaps it. Idempotent on the booking key: the insert goes first (one
+/// statement on the common path) and only a conflict looks the key up, so a retry whose row
+/// exists gets that row back — whether the key's unique index or the overlap check (its own row
+/// overlaps it) tripped first.
 pub(crate) async fn insert_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
@@ -247,26 +246,15 @@ pub(crate) async fn set_appointment_time(
     Ok(())
 }
 
+/// Sends the email once per key (`check` says whether the outbox must be consulted first; see
+/// [`OutboxCheck`]).
 pub(crate) async fn send_email(
     deps: &Activities,
     input: &SendEmailInput,
+    check: OutboxCheck,
 ) -> Result<(), ActivityError> {
     deps.mailer
-        .send(&deps.db, &email_of(input))
-        .await
-        .map(drop)
-        .map_err(|e| e.into_activity_error())
-}
-
-/// [`send_email`] for an email whose key no earlier attempt can have recorded: the booking's
-/// confirmation right after this attempt inserted the booking's row (an attempt sends it only
-/// after recording that row, and the row is never deleted), so the outbox lookup is skipped.
-pub(crate) async fn send_new_email(
-    deps: &Activities,
-    input: &SendEmailInput,
-) -> Result<(), ActivityError> {
-    deps.mailer
-        .send_unrecorded(&deps.db, &email_of(input))
+        .send_checked(&deps.db, &email_of(input), check)
         .await
         .map(drop)
         .map_err(|e| e.into_activity_error())

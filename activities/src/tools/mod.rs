@@ -13,6 +13,7 @@ mod find;
 mod plan;
 
 use crate::Activities;
+use crate::email::OutboxCheck;
 use crate::faults::FaultPlan;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::tool_payloads::{
@@ -248,7 +249,7 @@ impl AppointmentActivitiesImpl {
         guarded(
             &self.deps.faults,
             "email.send",
-            effects::send_email(&self.deps, &input),
+            effects::send_email(&self.deps, &input, OutboxCheck::Lookup),
         )
         .await
     }
