@@ -236,7 +236,7 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify_smtp(&e, &email.to)),
-            Transport::File(dir) => write_eml(dir, &message_id, message.formatted()).await,
+            Transport::File(dir) => write_eml(dir, &message_id, &message.formatted()),
             Transport::Memory(sent) => {
                 let mut sent = sent
                     .lock()
@@ -297,32 +297,33 @@ pub fn mask_email(address: &str) -> String {
     }
 }
 
-async fn write_eml(dir: &Path, message_id: &str, raw: Vec<u8>) -> Result<(), EmailError> {
+/// Stores the message as `<sha256(key)>.eml`, inline on the calling task. This is the `dev`
+/// backend: a few kilobytes into a local folder take tens of microseconds (page cache, no
+/// fsync), less than a round trip through the blocking pool costs a waiting caller when the
+/// machine is busy. A key already stored keeps its first message.
+fn write_eml(dir: &Path, message_id: &str, raw: &[u8]) -> Result<(), EmailError> {
+    let io = |what: &str, e: std::io::Error| {
+        EmailError::Transient(format!("cannot {what} in {}: {e}", dir.display()))
+    };
     let name = message_id
         .trim_start_matches('<')
         .split('@')
         .next()
-        .unwrap_or_default()
-        .to_owned();
-    let dir = dir.to_owned();
-    // One trip to the blocking pool for the whole write (each `tokio::fs` call is one).
-    tokio::task::spawn_blocking(move || write_eml_blocking(&dir, &name, &raw))
-        .await
-        .map_err(|e| EmailError::Transient(format!("the mail folder writer stopped: {e}")))?
-}
-
-fn write_eml_blocking(dir: &Path, name: &str, raw: &[u8]) -> Result<(), EmailError> {
-    let io = |what: &str, e: std::io::Error| {
-        EmailError::Transient(format!("cannot {what} in {}: {e}", dir.display()))
-    };
+        .unwrap_or_default();
     let path = dir.join(format!("{name}.eml"));
     if path.try_exists().unwrap_or(false) {
         return Ok(());
     }
-    std::fs::create_dir_all(dir).map_err(|e| io("create the mail folder", e))?;
     // Written aside and renamed, so a reader never sees half a message.
     let tmp = dir.join(format!(".{name}.{}.tmp", Uuid::new_v4().simple()));
-    std::fs::write(&tmp, raw).map_err(|e| io("write the message", e))?;
+    if let Err(e) = std::fs::write(&tmp, raw) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(io("write the message", e));
+        }
+        // No folder yet (the first message, or it was removed): create it and write again.
+        std::fs::create_dir_all(dir).map_err(|e| io("create the mail folder", e))?;
+        std::fs::write(&tmp, raw).map_err(|e| io("write the message", e))?;
+    }
     std::fs::rename(&tmp, &path).map_err(|e| io("store the message", e))
 }
 

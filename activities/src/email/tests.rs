@@ -123,6 +123,10 @@ async fn file_backend_writes_one_eml_per_key() {
             .iter()
             .all(|n| n.ends_with(".eml") && n.len() == 64 + 4)
     );
+    // A folder removed while running is created again.
+    std::fs::remove_dir_all(&dir).unwrap();
+    mailer.deliver(&email("k5")).await.unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
