@@ -27,23 +27,29 @@ pub struct DevServer {
 }
 
 /// The project-local CLI installed by `temporal/install.sh`, found from the working directory
-/// or any parent (tests run in `tests/`).
+/// or any parent (tests run in `tests/`), else from the running binary's folder or any parent
+/// (`target/release/bench-tools` started from elsewhere).
 pub fn default_temporal_bin() -> anyhow::Result<PathBuf> {
     if let Ok(p) = std::env::var("CALLSAGA_DEV__TEMPORAL_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let mut dir = std::env::current_dir()?;
-    loop {
-        let candidate = dir.join(".temporal/venv/bin/temporal");
-        if candidate.exists() {
-            return Ok(candidate);
-        }
-        if !dir.pop() {
-            anyhow::bail!(
-                "Temporal CLI not found: run temporal/install.sh (or set CALLSAGA_DEV__TEMPORAL_BIN)"
-            );
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from));
+    let starts = [std::env::current_dir().ok(), exe_dir];
+    for start in starts.into_iter().flatten() {
+        if let Some(found) = start
+            .ancestors()
+            .map(|dir| dir.join(".temporal/venv/bin/temporal"))
+            .find(|candidate| candidate.exists())
+        {
+            return Ok(found);
         }
     }
+    anyhow::bail!(
+        "Temporal CLI not found in .temporal/ above the working folder or this program: \
+         run temporal/install.sh (or set CALLSAGA_DEV__TEMPORAL_BIN)"
+    )
 }
 
 impl DevServer {
