@@ -12,15 +12,7 @@ async fn fifty_concurrent_charges_of_one_user_all_count() {
     for engine in engines().await {
         let db = ledger_db(engine).await;
         let start = 100_000;
-        let user_id = insert_user(
-            &db,
-            NewUser {
-                balance: start,
-                grace_limit: 0,
-                threshold: 0,
-            },
-        )
-        .await;
+        let user_id = insert_user(&db, NewUser::with_balance(start)).await;
         let mut call_ids = Vec::new();
         for _ in 0..50 {
             call_ids.push(insert_call(&db, user_id).await);
@@ -87,15 +79,7 @@ async fn the_same_charge_ten_times_at_once_is_charged_once() {
     for engine in engines().await {
         let db = ledger_db(engine).await;
         let start = 1_000;
-        let user_id = insert_user(
-            &db,
-            NewUser {
-                balance: start,
-                grace_limit: 0,
-                threshold: 0,
-            },
-        )
-        .await;
+        let user_id = insert_user(&db, NewUser::with_balance(start)).await;
         let call_id = insert_call(&db, user_id).await;
 
         let barrier = Arc::new(Barrier::new(10));

@@ -19,15 +19,7 @@ async fn refunds_and_adjustments_are_new_entries() {
     for engine in engines().await {
         let db = ledger_db(engine).await;
         let start = 1_000;
-        let user_id = insert_user(
-            &db,
-            NewUser {
-                balance: start,
-                grace_limit: 0,
-                threshold: 0,
-            },
-        )
-        .await;
+        let user_id = insert_user(&db, NewUser::with_balance(start)).await;
         let (a, b) = (
             insert_call(&db, user_id).await,
             insert_call(&db, user_id).await,
@@ -146,11 +138,7 @@ async fn bad_requests_and_reused_keys_are_permanent_errors() {
     for engine in engines().await {
         let db = ledger_db(engine).await;
         let start = 500;
-        let new = NewUser {
-            balance: start,
-            grace_limit: 0,
-            threshold: 0,
-        };
+        let new = NewUser::with_balance(start);
         let (alice, bob) = (insert_user(&db, new).await, insert_user(&db, new).await);
         let call = insert_call(&db, alice).await;
 
@@ -280,15 +268,7 @@ async fn the_invariant_check_catches_tampering() {
     for engine in engines().await {
         let db = ledger_db(engine).await;
         let start = 300;
-        let user_id = insert_user(
-            &db,
-            NewUser {
-                balance: start,
-                grace_limit: 0,
-                threshold: 0,
-            },
-        )
-        .await;
+        let user_id = insert_user(&db, NewUser::with_balance(start)).await;
         for amount in [10, 20] {
             let call_id = insert_call(&db, user_id).await;
             ledger::charge_call(&db, charge(user_id, call_id, amount))

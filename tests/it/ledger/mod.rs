@@ -33,6 +33,17 @@ struct NewUser {
     threshold: i64,
 }
 
+impl NewUser {
+    /// A user with `balance` credits, no grace credits and no low-balance threshold.
+    fn with_balance(balance: i64) -> Self {
+        Self {
+            balance,
+            grace_limit: 0,
+            threshold: 0,
+        }
+    }
+}
+
 async fn insert_user(db: &DatabaseConnection, u: NewUser) -> Uuid {
     let id = Uuid::new_v4();
     let now = Utc::now();
