@@ -34,7 +34,9 @@ impl FaultPlan {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    pub(crate) fn take(&self, activity: &str) -> Option<Fault> {
+    /// The next fault planned for `activity`, if any (also used by the API's relay, keyed
+    /// `relay.deliver:<vapi call id>`).
+    pub fn take(&self, activity: &str) -> Option<Fault> {
         let mut plan = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let queue = plan.get_mut(activity)?;
         (!queue.is_empty()).then(|| queue.remove(0))

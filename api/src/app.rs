@@ -94,11 +94,13 @@ impl App {
         let settings = Arc::new(settings);
         let db = crate::db::connect_and_migrate(&settings).await?;
         let temporal = LazyClient::new(settings.temporal.clone());
+        let faults = FaultPlan::default();
         let relay = Relay::new(
             db.clone(),
             temporal.clone(),
             settings.relay.clone(),
             settings.calls.clone(),
+            faults.clone(),
         );
         let state = AppState {
             inbox: crate::inbox::InboxWriter::spawn(db.clone()),
@@ -114,7 +116,6 @@ impl App {
             shutdown_rx.clone(),
         ));
 
-        let faults = FaultPlan::default();
         let worker = if components.worker {
             Some(WorkerHandle::spawn(settings.clone(), faults.clone()).await?)
         } else {

@@ -45,6 +45,11 @@ pub enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// The webhook inbox: calls whose events ran out of delivery budget.
+    Inbox {
+        #[command(subcommand)]
+        action: InboxAction,
+    },
     /// Replays recorded workflow histories (files, or directories of *.json; SDK or
     /// `temporal workflow show --output json` format) against the current workflow code, e.g.
     /// `callsaga replay tests/histories`. Exits non-zero when any history does not replay.
@@ -52,6 +57,14 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxAction {
+    /// Lists dead calls: last error, attempts, number of dead events.
+    Dead,
+    /// Delivers a dead call's events again, in order (once its cause is fixed).
+    Redrive { vapi_call_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Migrate { action } => migrate(settings, action).await,
+        Command::Inbox { action } => inbox(settings, action).await,
         Command::Replay { paths } => crate::replay::run(&paths).await,
         Command::Seed { file: Some(path) } => {
             let db = crate::db::connect_and_migrate(&settings).await?;
@@ -174,6 +188,40 @@ async fn dev(mut settings: Settings) -> anyhow::Result<()> {
     .await;
     server.stop().await?;
     result
+}
+
+async fn inbox(settings: Settings, action: InboxAction) -> anyhow::Result<()> {
+    use crate::inbox::call_state;
+    let db = crate::db::connect_and_migrate(&settings).await?;
+    match action {
+        InboxAction::Dead => {
+            let dead = call_state::dead_calls(&db, u64::MAX).await?;
+            if dead.is_empty() {
+                println!("no dead calls");
+            }
+            for c in dead {
+                println!(
+                    "{}  {} event(s)  {} attempt(s) ({} rejected)  failing since {}  dead at {}\n  last error: {}",
+                    c.vapi_call_id,
+                    c.events,
+                    c.attempts,
+                    c.rejections,
+                    c.first_failed_at.to_rfc3339(),
+                    c.dead_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    c.last_error.unwrap_or_default()
+                );
+            }
+        }
+        InboxAction::Redrive { vapi_call_id } => {
+            match call_state::redrive(&db, &vapi_call_id).await? {
+                Some(events) => println!(
+                    "{vapi_call_id}: {events} event(s) back to pending; the relay delivers them in order"
+                ),
+                None => anyhow::bail!("call {vapi_call_id:?} has no dead events"),
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {

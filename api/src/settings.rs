@@ -104,6 +104,12 @@ pub struct RelaySettings {
     /// At most one conversation-update per call is forwarded to the workflow per this many
     /// seconds of event time; the others are coalesced.
     pub conversation_forward_interval_secs: u64,
+    /// A call whose deliveries Temporal rejected this many times (an invalid request, not an
+    /// outage) becomes dead: its events wait for `callsaga inbox redrive`.
+    pub dead_after_rejections: u32,
+    /// A call still failing this long after its first failed delivery (whatever the cause,
+    /// outages included) becomes dead too.
+    pub dead_after_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -166,7 +172,7 @@ fn defaults() -> serde_json::Value {
             "rate_limit": { "per_second": 500.0, "burst": 1000.0 },
             "request_timeout_ms": 10_000,
         },
-        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30 },
+        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30, "dead_after_rejections": 10, "dead_after_secs": 86400 },
         "tools": { "deadline_ms": 5000, "agent_cache_ms": 5000 },
         "billing": { "mode": "per_started_minute", "credits_per_minute": 10 },
         "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },

@@ -18,6 +18,7 @@ pub mod email_outbox;
 pub mod escalation_configs;
 pub mod escalation_logs;
 pub mod event_log;
+pub mod inbox_call_state;
 pub mod phone_numbers;
 pub mod users;
 pub mod webhook_inbox;
@@ -37,6 +38,7 @@ pub mod prelude {
     pub use crate::escalation_configs::Entity as EscalationConfigs;
     pub use crate::escalation_logs::Entity as EscalationLogs;
     pub use crate::event_log::Entity as EventLog;
+    pub use crate::inbox_call_state::Entity as InboxCallState;
     pub use crate::phone_numbers::Entity as PhoneNumbers;
     pub use crate::users::Entity as Users;
     pub use crate::webhook_inbox::Entity as WebhookInbox;

@@ -20,7 +20,8 @@ pub struct Model {
     pub received_at: DateTimeUtc,
     /// `message.timestamp` as Vapi sent it (event time), when present.
     pub event_at: Option<DateTimeUtc>,
-    /// `pending` | `delivered` | `coalesced` | `late` | `failed`.
+    /// `pending` | `delivered` | `coalesced` | `late` | `retry` (its call is backing off, see
+    /// `inbox_call_state`) | `dead` (its call ran out of delivery budget; redrivable).
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTimeUtc>,

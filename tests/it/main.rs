@@ -13,6 +13,7 @@ mod inbox_writer;
 mod ledger;
 mod lifecycle;
 mod migrations;
+mod relay_isolation;
 mod replay;
 mod resilience;
 mod testservers;

@@ -18,5 +18,7 @@ pub use messages::{
     StatusUpdate, ToolCalls, Transcript, TranscriptType, TransferDestination,
     TransferDestinationRequest, TransferUpdate, UserInterrupted, VapiMessage,
 };
-pub use parse::{Envelope, ParseError, ParsedMessage, parse};
+pub use parse::{
+    CALL_ID_CHARS, Envelope, MAX_CALL_ID_LEN, ParseError, ParsedMessage, parse, validate_call_id,
+};
 pub use tool_calls::ToolCall;

@@ -105,6 +105,13 @@ pub enum ParseError {
         /// Canonical message type.
         message_type: String,
     },
+    /// `message.call.id` cannot name a workflow (too long, or characters outside
+    /// [`CALL_ID_CHARS`]): Temporal would reject it later, so it is refused at the door.
+    #[error("`message.call.id` is not a valid call id: {reason}")]
+    InvalidCallId {
+        /// What is wrong with it (never the id itself).
+        reason: String,
+    },
     /// A field has the wrong type or a required field is missing.
     #[error("invalid {message_type} at `{path}`: {reason}")]
     InvalidField {
@@ -128,9 +135,35 @@ impl ParseError {
             Self::MissingType => "missing_type",
             Self::TypeNotString => "type_not_string",
             Self::MissingCallId { .. } => "missing_call_id",
+            Self::InvalidCallId { .. } => "invalid_call_id",
             Self::InvalidField { .. } => "invalid_field",
         }
     }
+}
+
+/// Longest call id accepted. Vapi's are UUIDs (36 characters); the workflow id
+/// `call-<id>` must stay far below Temporal's limit on ids (1,000 bytes by default).
+pub const MAX_CALL_ID_LEN: usize = 128;
+
+/// What a call id may contain besides ASCII letters and digits.
+pub const CALL_ID_CHARS: &str = "-_.:";
+
+/// Checks that `id` can become the workflow id `call-<id>`.
+pub fn validate_call_id(id: &str) -> Result<(), ParseError> {
+    let reason = if id.len() > MAX_CALL_ID_LEN {
+        format!("{} bytes long, at most {MAX_CALL_ID_LEN} allowed", id.len())
+    } else if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || CALL_ID_CHARS.contains(*c)))
+    {
+        format!(
+            "contains {:?}; only ASCII letters, digits and {CALL_ID_CHARS:?} are allowed",
+            c.escape_default().to_string()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(ParseError::InvalidCallId { reason })
 }
 
 /// The fields every message shares.
@@ -249,6 +282,9 @@ pub fn parse(body: &[u8]) -> Result<ParsedMessage, ParseError> {
     } else {
         Common::deserialize(&value).unwrap_or_default()
     };
+    if known && let Some(call) = &common.call {
+        validate_call_id(&call.id)?;
+    }
     let message = match canonical {
         "status-update" => VapiMessage::StatusUpdate(typed(value, canonical)?),
         "conversation-update" => VapiMessage::ConversationUpdate(typed(value, canonical)?),

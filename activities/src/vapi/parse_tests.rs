@@ -209,3 +209,37 @@ fn canonical_types_and_qualifiers() {
     assert_eq!(qualifier("transcript", "transcriptType"), None);
     assert_eq!(qualifier("transcript[other=\"x\"]", "transcriptType"), None);
 }
+
+#[test]
+fn call_ids_that_cannot_name_a_workflow_are_refused() {
+    let with_id = |id: &str| {
+        json!({"message": {"type": "status-update", "status": "ringing", "call": {"id": id}}})
+            .to_string()
+    };
+    // Vapi's own ids and other plain ids pass.
+    for ok in [
+        "c1a7f0d2-5e3b-4f8a-9d61-2b7e4c9a0f13",
+        "call_1.a:b",
+        &"x".repeat(128),
+    ] {
+        parse(with_id(ok).as_bytes()).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    let long = "x".repeat(129);
+    for bad in [
+        long.as_str(),
+        "a/b",
+        "a b",
+        "line\nbreak",
+        "ümlaut",
+        "nul\u{0}",
+    ] {
+        let e = err(&with_id(bad));
+        assert_eq!(e.kind(), "invalid_call_id", "{bad:?}: {e}");
+        // The reason never repeats the id (it may be anything a stranger sent).
+        assert!(!e.to_string().contains(bad), "{e}");
+    }
+    // Tool calls and end-of-call reports are checked the same way.
+    let tool = json!({"message": {"type": "tool-calls", "toolCallList": [],
+        "call": {"id": "a/b"}}});
+    assert_eq!(err(&tool.to_string()).kind(), "invalid_call_id");
+}

@@ -1,5 +1,5 @@
 //! The admin HTTP API under `/admin/v1`: calls with their live workflow state, credit ledgers
-//! and top-ups, escalations, and tenant configuration (users, agents, phone numbers,
+//! and top-ups, escalations, dead inbox calls and their redrive, and tenant configuration (users, agents, phone numbers,
 //! escalation configs).
 //!
 //! - Authenticated by its own bearer token (`admin.token`, compared in constant time); without
@@ -15,6 +15,7 @@ pub mod calls;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod inbox;
 pub mod ledger;
 pub mod openapi;
 pub mod page;
@@ -36,6 +37,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::list))
         .routes(routes!(calls::detail))
         .routes(routes!(escalations::list))
+        .routes(routes!(inbox::list))
+        .routes(routes!(inbox::redrive))
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::top_up))
         .merge(tenants::api())

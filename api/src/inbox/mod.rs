@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+pub mod call_state;
 mod group_commit;
 pub use group_commit::InboxWriter;
 
@@ -20,6 +21,10 @@ pub const DELIVERED: &str = "delivered";
 pub const COALESCED: &str = "coalesced";
 /// Arrived after the call's workflow had completed; recorded, not applied.
 pub const LATE: &str = "late";
+/// Parked while its call backs off after a failed delivery (see [`call_state`]).
+pub const RETRY: &str = "retry";
+/// Its call ran out of delivery budget; waits for a redrive (see [`call_state`]).
+pub const DEAD: &str = "dead";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accepted {
@@ -90,19 +95,11 @@ pub struct PendingEvent {
     pub event_at: Option<DateTime<Utc>>,
 }
 
-/// The oldest pending events, in arrival order.
+/// The oldest pending events, in arrival order. Events of calls that are backing off are not
+/// `pending` (they are parked as `retry`), so however large a failing call's backlog, it takes
+/// no room here.
 pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<PendingEvent>, DbErr> {
-    Entity::find()
-        .select_only()
-        .columns([
-            Column::Id,
-            Column::VapiCallId,
-            Column::MessageType,
-            Column::Attempts,
-            Column::NextAttemptAt,
-            Column::ReceivedAt,
-            Column::EventAt,
-        ])
+    select_events()
         .filter(Column::Status.eq(PENDING))
         .order_by_asc(Column::Id)
         .limit(limit)
@@ -111,11 +108,24 @@ pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Pendin
         .await
 }
 
-/// Number of events not yet relayed (the relay backlog).
+/// The columns of [`PendingEvent`].
+fn select_events() -> sea_orm::Select<Entity> {
+    Entity::find().select_only().columns([
+        Column::Id,
+        Column::VapiCallId,
+        Column::MessageType,
+        Column::Attempts,
+        Column::NextAttemptAt,
+        Column::ReceivedAt,
+        Column::EventAt,
+    ])
+}
+
+/// Number of events not yet relayed and not dead (the relay backlog).
 pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     Entity::find()
-        .filter(Column::Status.eq(PENDING))
+        .filter(Column::Status.is_in([PENDING, RETRY]))
         .count(db)
         .await
 }
@@ -140,7 +150,8 @@ pub async fn settle(
     Ok(())
 }
 
-/// [`settle`] for several statuses in one transaction (nothing is written when all are empty).
+/// [`settle`] for several statuses in one transaction (nothing is written when all are empty);
+/// `retry` and `dead` park events of failing calls instead ([`call_state::park`]).
 pub async fn settle_all(
     db: &DatabaseConnection,
     groups: &[(&str, &[i64])],
@@ -158,26 +169,13 @@ pub async fn settle_all(
             .await?;
     }
     for (status, ids) in groups {
-        settle(&txn, ids, status, now).await?;
+        if [RETRY, DEAD].contains(status) {
+            call_state::park(&txn, ids, status).await?;
+        } else {
+            settle(&txn, ids, status, now).await?;
+        }
     }
     txn.commit().await
-}
-
-/// Records a failed delivery attempt; the event stays pending until `next_attempt_at`.
-pub async fn retry_later(
-    db: &impl ConnectionTrait,
-    event: &PendingEvent,
-    error: &str,
-    next_attempt_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    Entity::update_many()
-        .col_expr(Column::Attempts, (event.attempts + 1).into())
-        .col_expr(Column::NextAttemptAt, Some(next_attempt_at).into())
-        .col_expr(Column::LastError, Some(error.to_owned()).into())
-        .filter(Column::Id.eq(event.id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 pub async fn find(
