@@ -8,8 +8,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Opens a pool. For SQLite: WAL so readers never block the single writer, `synchronous=NORMAL`
-/// (durable across process crashes, which is what an accepted webhook needs), and a busy
+/// Opens a pool. For SQLite: WAL so readers never block the single writer,
+/// `synchronous=FULL` by default (the WAL is synced at every commit, so an acknowledged webhook
+/// survives power loss too; `sqlite_synchronous = "normal"` only a process crash), and a busy
 /// handler so concurrent writers queue instead of failing — one that retries every few
 /// microseconds rather than SQLite's sleeps of up to 100 ms (see `sqlite_busy`).
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -30,10 +31,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         // sqlx's default ping on every checkout (one more round trip to the connection's worker
         // thread per query) buys nothing.
         opts.test_before_acquire(false);
+        let synchronous = match settings.sqlite_synchronous {
+            crate::settings::SqliteDurability::Full => SqliteSynchronous::Full,
+            crate::settings::SqliteDurability::Normal => SqliteSynchronous::Normal,
+        };
         opts.max_connections(8)
-            .map_sqlx_sqlite_opts(|o| {
+            .map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(synchronous)
                     .busy_timeout(crate::sqlite_busy::BUDGET)
                     .foreign_keys(true)
                     // sqlx hands rows from the connection's thread to the query's task through

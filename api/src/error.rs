@@ -26,8 +26,49 @@ pub enum ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        // The database being unreachable is temporary; Vapi retries 503s.
-        Self::Unavailable(anyhow::Error::new(e).context("database error"))
+        // A value the database refuses is this request's fault and stays so on every retry:
+        // a 4xx with the reason (Vapi would retry a 503 forever). Anything else (unreachable,
+        // pool exhausted, a lock timeout) is temporary; Vapi retries 503s.
+        match permanent_db_error(&e) {
+            Some(reason) => {
+                tracing::warn!(error = %e, "request refused by the database");
+                Self::BadRequest(format!("the request cannot be stored: {reason}"))
+            }
+            None => Self::Unavailable(anyhow::Error::new(e).context("database error")),
+        }
+    }
+}
+
+/// Why the database refused this request's data for good, or `None` when the error may pass
+/// (connection, pool, lock or I/O trouble). PostgreSQL's SQLSTATE classes 22 (data exception,
+/// e.g. a NUL byte in text) and 23 (integrity constraint violation); SQLite's constraint
+/// failures.
+pub(crate) fn permanent_db_error(e: &sea_orm::DbErr) -> Option<&'static str> {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let (DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err))) = e
+    else {
+        return None;
+    };
+    let sqlx::Error::Database(db) = &**err else {
+        return None;
+    };
+    match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => return Some("it conflicts with existing data"),
+        sqlx::error::ErrorKind::ForeignKeyViolation => {
+            return Some("it refers to something that does not exist");
+        }
+        sqlx::error::ErrorKind::NotNullViolation | sqlx::error::ErrorKind::CheckViolation => {
+            return Some("a required value is missing or out of range");
+        }
+        _ => {}
+    }
+    let code = db.code().unwrap_or_default();
+    if code.starts_with("22") {
+        Some("it contains a value the database cannot store (for example a NUL character)")
+    } else if code.starts_with("23") {
+        Some("it violates a database constraint")
+    } else {
+        None
     }
 }
 

@@ -17,6 +17,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://…` (embedded default) or `postgres://…` (production).
     pub database_url: Secret,
+    /// SQLite only: `full` (default) syncs the WAL on every commit, so an acknowledged webhook
+    /// survives power loss, not only a crash of the process; `normal` survives a process crash
+    /// only (faster commits; for disposable data such as benchmarks).
+    pub sqlite_synchronous: SqliteDurability,
     /// Address the HTTP API listens on.
     pub listen: SocketAddr,
     pub temporal: TemporalSettings,
@@ -88,6 +92,9 @@ pub struct WebhookSettings {
     pub rate_limit: crate::ratelimit::RateLimitSettings,
     /// Whole-request timeout for asynchronous events (the handler only commits to the inbox).
     pub request_timeout_ms: u64,
+    /// Hard budget of an assistant-request or transfer-destination-request answer (Vapi gives
+    /// the whole call set-up 7.5 s): past it, a slow database gets a speakable error instead.
+    pub answer_budget_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -143,6 +150,14 @@ pub struct AdminSettings {
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
+pub enum SqliteDurability {
+    #[default]
+    Full,
+    Normal,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
     Text,
@@ -154,6 +169,7 @@ fn defaults() -> serde_json::Value {
     serde_json::json!({
         "data_dir": "data",
         "database_url": "sqlite://data/callsaga.db?mode=rwc",
+        "sqlite_synchronous": "full",
         "listen": "127.0.0.1:3000",
         "log_format": "text",
         "temporal": {
@@ -171,6 +187,7 @@ fn defaults() -> serde_json::Value {
             "body_limit_bytes": 16 * 1024 * 1024,
             "rate_limit": { "per_second": 500.0, "burst": 1000.0 },
             "request_timeout_ms": 10_000,
+            "answer_budget_ms": 2_000,
         },
         "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30, "dead_after_rejections": 10, "dead_after_secs": 86400 },
         "tools": { "deadline_ms": 5000, "agent_cache_ms": 5000 },

@@ -164,6 +164,13 @@ async fn main() -> anyhow::Result<()> {
         .find(|w| w[0] == "--rounds")
         .and_then(|w| w[1].parse().ok())
         .unwrap_or(3);
+    // `--sqlite-synchronous normal` measures the pre-power-loss-durability setting beside the
+    // default `full` (run both to see what durable commits cost the acks).
+    let synchronous = args
+        .windows(2)
+        .find(|w| w[0] == "--sqlite-synchronous")
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| "full".to_owned());
     let gap = Duration::from_millis(
         args.windows(2)
             .find(|w| w[0] == "--gap-ms")
@@ -186,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
         database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     let settings = Settings::from_overrides(json!({
         "database_url": database_url,
+        "sqlite_synchronous": synchronous,
         "listen": "127.0.0.1:0",
         "temporal": { "address": server.address },
         "webhook": { "rate_limit": { "per_second": 0.0, "burst": 0.0 } },
@@ -227,7 +235,7 @@ async fn main() -> anyhow::Result<()> {
     let per_call = call_script("x", &templates).len();
     println!(
         "webhook ack latency, ms (callsaga vs bare axum floor, same run; {rounds} calls in sequence per concurrent slot, \
-         {per_call} webhooks per call, {} ms apart{})\n",
+         {per_call} webhooks per call, {} ms apart{}; SQLite synchronous={synchronous})\n",
         gap.as_millis(),
         if gap.is_zero() { ": closed loop" } else { "" }
     );

@@ -4,6 +4,7 @@ mod activity_env;
 mod admin;
 mod billing;
 mod calendar;
+mod db_faults;
 mod email;
 mod escalation;
 mod gateway;

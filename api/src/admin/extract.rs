@@ -56,8 +56,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AdminJson<T> {
     }
 }
 
-/// Parses a JSON document: syntax errors are 400, shape errors 422 with the field's path.
+/// Parses a JSON document: syntax errors are 400, shape errors 422 with the field's path, and
+/// a NUL character in any text 400 (PostgreSQL cannot store one and SQLite would; refusing it
+/// here gives both the same answer).
 pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
+    if has_nul_text(bytes) {
+        return Err(AdminError::bad_request(
+            "request body has a NUL character (\\u0000) in a text value, which cannot be stored",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -71,6 +78,21 @@ pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminEr
     de.end()
         .map_err(|e| AdminError::bad_request(format!("request body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Whether a JSON document has a string with a NUL in it (only parsed when the escape appears).
+fn has_nul_text(bytes: &[u8]) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(walk),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || walk(v)),
+            _ => false,
+        }
+    }
+    let lower = bytes.to_ascii_lowercase();
+    lower.windows(6).any(|w| w == b"\\u0000")
+        && serde_json::from_slice::<Value>(bytes).is_ok_and(|v| walk(&v))
 }
 
 /// Deserializes a JSON value (a merged PATCH document, a YAML seed entry); errors are 422 and

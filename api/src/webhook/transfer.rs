@@ -16,10 +16,13 @@ pub(super) async fn answer(state: &AppState, envelope: &Envelope) -> Value {
         }),
         Err(e) => {
             tracing::error!(error = %e, "transfer-destination-request failed: database error");
-            json!({ "error": "I'm sorry, I can't transfer you right now. Please try again." })
+            json!({ "error": CANNOT_NOW })
         }
     }
 }
+
+/// What the caller hears when the destination cannot be looked up in time.
+pub(super) const CANNOT_NOW: &str = "I'm sorry, I can't transfer you right now. Please try again.";
 
 async fn destination(
     state: &AppState,

@@ -118,17 +118,50 @@ async fn dispatch(
         }
         VapiMessage::AssistantRequest => {
             // Vapi drops the call on an HTTP error: always answer something speakable.
-            let answer = super::assistant::answer(state, parsed).await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "assistant-request failed: database error");
-                json!({ "error": "Sorry, we are having technical difficulties. Please call again shortly." })
-            });
+            const SORRY: &str =
+                "Sorry, we are having technical difficulties. Please call again shortly.";
+            let answer = within_budget(state, message_type, super::assistant::answer(state, parsed))
+                .await
+                .map(|answer| {
+                    answer.unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "assistant-request failed: database error");
+                        json!({ "error": SORRY })
+                    })
+                })
+                .unwrap_or_else(|| json!({ "error": SORRY }));
             Ok(Json(answer))
         }
         VapiMessage::ToolCalls(calls) => {
             Ok(Json(super::tool_calls::answer(state, parsed, calls).await))
         }
         VapiMessage::TransferDestinationRequest(_) => {
-            Ok(Json(super::transfer::answer(state, parsed).await))
+            let answer = within_budget(state, message_type, super::transfer::answer(state, parsed))
+                .await
+                .unwrap_or_else(|| json!({ "error": super::transfer::CANNOT_NOW }));
+            Ok(Json(answer))
+        }
+    }
+}
+
+/// Runs a synchronous answer within `webhook.answer_budget_ms`; `None` when it ran out (a slow
+/// database), so the caller gets a speakable error instead of silence or a dropped call.
+async fn within_budget<T>(
+    state: &AppState,
+    message_type: &str,
+    answer: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let budget = std::time::Duration::from_millis(state.settings.webhook.answer_budget_ms);
+    match tokio::time::timeout(budget, answer).await {
+        Ok(answer) => Some(answer),
+        Err(_) => {
+            metrics::counter!("callsaga_answer_budget_exceeded_total", "type" => message_type.to_owned())
+                .increment(1);
+            tracing::error!(
+                message.r#type = %message_type,
+                budget_ms = budget.as_millis() as u64,
+                "answer budget exceeded (slow database); answered with a speakable error"
+            );
+            None
         }
     }
 }
