@@ -182,7 +182,12 @@ impl Relay {
                         self.settings.batch_size,
                     )
                     .await?;
-                    calls.push((events, true));
+                    if events.is_empty() {
+                        // Nothing of it is left to deliver: it is not failing any more.
+                        call_state::recovered(&self.db, &state.vapi_call_id).await?;
+                    } else {
+                        calls.push((events, true));
+                    }
                 }
             } else {
                 self.maybe_failing.store(false, Ordering::Release);

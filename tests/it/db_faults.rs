@@ -3,7 +3,9 @@
 //! synchronous answers Vapi waits for (assistant-request, transfer-destination-request) come
 //! within `webhook.answer_budget_ms` with a speakable error when the database is slow.
 
-use crate::helpers::{Engine, engines, fresh_database_url, new_call_id, sample, sample_value, spawn_app_with};
+use crate::helpers::{
+    Engine, engines, fresh_database_url, new_call_id, sample, sample_value, spawn_app_with,
+};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -16,7 +18,9 @@ const TOKEN: &str = "db-faults-admin-token";
 async fn values_the_database_refuses_get_a_4xx() {
     for engine in engines().await {
         let app = spawn_app_with(engine, json!({ "admin": { "token": TOKEN } })).await;
-        let resp = app.post_webhook(&sample("inbound-ringing.json", "c\u{0}1")).await;
+        let resp = app
+            .post_webhook(&sample("inbound-ringing.json", "c\u{0}1"))
+            .await;
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         assert_eq!(status, 400, "{engine:?}: {body}");
@@ -82,7 +86,9 @@ async fn sync_answers_keep_their_budget_when_the_database_is_slow() {
         assert_eq!(resp.status(), 200);
         let answer: Value = resp.json().await.unwrap();
         assert!(
-            answer["error"].as_str().is_some_and(|e| e.contains("sorry") || e.contains("Sorry")),
+            answer["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("sorry") || e.contains("Sorry")),
             "{answer}"
         );
         assert!(
@@ -99,14 +105,20 @@ async fn sync_answers_keep_their_budget_when_the_database_is_slow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_acks_are_durable_across_power_loss() {
     use sea_orm::{DbBackend, Statement};
-    for (overrides, expected) in [(json!({}), 2), (json!({ "sqlite_synchronous": "normal" }), 1)] {
+    for (overrides, expected) in [
+        (json!({}), 2),
+        (json!({ "sqlite_synchronous": "normal" }), 1),
+    ] {
         let app = spawn_app_with(Engine::Sqlite, overrides).await;
         for _ in 0..8 {
             let row = app
                 .app
                 .state
                 .db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA synchronous"))
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA synchronous",
+                ))
                 .await
                 .unwrap()
                 .expect("a row");

@@ -153,15 +153,7 @@ async fn every_auth_mode_accepts_good_and_rejects_bad_and_stale() {
             let (status, _) = post_raw(&app, body.clone(), &good.sign(&body, now - 250)).await;
             assert_eq!(status, 200, "inside the window, {config}");
         }
-        let metrics = app
-            .http
-            .get(format!("{}/metrics", app.app.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         assert!(
             metrics.contains("callsaga_webhook_auth_failures_total"),
             "failures are counted"

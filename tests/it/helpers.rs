@@ -199,6 +199,18 @@ impl TestApp {
         }
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.app.base_url()))
+            .send()
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
     pub(crate) async fn call_row(&self, vapi_call_id: &str) -> callsaga_entity::calls::Model {
         self.call_row_opt(vapi_call_id)
             .await

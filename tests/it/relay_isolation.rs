@@ -176,15 +176,7 @@ async fn a_dead_call_is_listed_and_redriven_in_order_once() {
                 .contains("rejection"),
             "{body}"
         );
-        let metrics = app
-            .http
-            .get(format!("{}/metrics", app.app.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         assert!(
             metrics.contains("callsaga_inbox_dead_lettered_total"),
             "no dead-letter counter in /metrics"

@@ -120,15 +120,16 @@ async fn dispatch(
             // Vapi drops the call on an HTTP error: always answer something speakable.
             const SORRY: &str =
                 "Sorry, we are having technical difficulties. Please call again shortly.";
-            let answer = within_budget(state, message_type, super::assistant::answer(state, parsed))
-                .await
-                .map(|answer| {
-                    answer.unwrap_or_else(|e| {
-                        tracing::error!(error = %e, "assistant-request failed: database error");
-                        json!({ "error": SORRY })
+            let answer =
+                within_budget(state, message_type, super::assistant::answer(state, parsed))
+                    .await
+                    .map(|answer| {
+                        answer.unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "assistant-request failed: database error");
+                            json!({ "error": SORRY })
+                        })
                     })
-                })
-                .unwrap_or_else(|| json!({ "error": SORRY }));
+                    .unwrap_or_else(|| json!({ "error": SORRY }));
             Ok(Json(answer))
         }
         VapiMessage::ToolCalls(calls) => {
