@@ -90,6 +90,9 @@ impl App {
             .auth
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid webhook.auth configuration: {e}"))?;
+        if components.api {
+            crate::exposure::check(&settings)?;
+        }
         let _ = crate::metrics::handle();
         let settings = Arc::new(settings);
         let db = crate::db::connect_and_migrate(&settings).await?;
@@ -109,6 +112,7 @@ impl App {
             temporal,
             relay: relay.clone(),
             live_calls: Default::default(),
+            replay_guard: Default::default(),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         tokio::spawn(crate::db::run_checkpointer(

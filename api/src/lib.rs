@@ -7,6 +7,7 @@ pub mod cli;
 pub mod db;
 pub mod devserver;
 pub mod error;
+pub mod exposure;
 pub mod inbox;
 pub mod live_calls;
 pub mod metrics;

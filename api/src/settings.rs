@@ -95,6 +95,10 @@ pub struct WebhookSettings {
     /// Hard budget of an assistant-request or transfer-destination-request answer (Vapi gives
     /// the whole call set-up 7.5 s): past it, a slow database gets a speakable error instead.
     pub answer_budget_ms: u64,
+    /// Lets the webhook listen beyond loopback with auth `none` (logged loudly at start). Off:
+    /// such a configuration refuses to start.
+    #[serde(default)]
+    pub allow_unauthenticated_public: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -146,6 +150,10 @@ pub struct AdminSettings {
     /// and its routes answer 404.
     #[serde(default)]
     pub token: Option<Secret>,
+    /// Lets the admin API listen beyond loopback with a token shorter than 32 bytes (logged
+    /// loudly at start). Off: such a configuration refuses to start.
+    #[serde(default)]
+    pub allow_short_token_public: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]

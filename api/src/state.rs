@@ -18,4 +18,6 @@ pub struct AppState {
     pub inbox: InboxWriter,
     /// Calls known to have a workflow (a hint for tool calls).
     pub live_calls: LiveCalls,
+    /// HMAC signatures seen within their tolerance window (replays are refused).
+    pub replay_guard: Arc<crate::vapi::replay_guard::ReplayGuard>,
 }

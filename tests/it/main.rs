@@ -7,6 +7,7 @@ mod calendar;
 mod db_faults;
 mod email;
 mod escalation;
+mod exposure;
 mod gateway;
 mod helpers;
 mod histories;

@@ -324,6 +324,21 @@ impl WebhookAuth {
         }
     }
 
+    /// For HMAC: the presented signature and how long it must not be accepted again (the
+    /// timestamp tolerance). `None` for the other schemes (their credential is not per request).
+    pub fn replay_window<'h>(&self, headers: &'h HeaderMap) -> Option<(&'h [u8], u64)> {
+        let Self::Hmac {
+            signature_header,
+            tolerance_secs,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let value = headers.get(signature_header.as_str())?;
+        Some((value.as_bytes(), (*tolerance_secs).max(1)))
+    }
+
     /// Headers that make a request with `body` pass [`WebhookAuth::verify`] at `now_unix_secs`
     /// (timestamp in seconds): for tests, fixtures and replaying samples against a dev server.
     pub fn sign(&self, body: &[u8], now_unix_secs: i64) -> Vec<(String, String)> {

@@ -2,6 +2,7 @@
 //! webhook authentication ([`WebhookAuth`]), which needs HTTP and so lives here.
 
 pub mod auth;
+pub mod replay_guard;
 pub mod signature;
 
 pub use auth::{AuthError, HmacAlgorithm, SigEncoding, WebhookAuth};

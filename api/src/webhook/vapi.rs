@@ -29,22 +29,47 @@ pub(super) async fn receive(
         _ => ApiError::BadRequest(format!("could not read the request body: {e}")),
     })?;
     let now = Utc::now();
-    if let Err(e) = state
-        .settings
-        .webhook
-        .auth
-        .verify(&headers, &body, now.timestamp())
-    {
+    let auth = &state.settings.webhook.auth;
+    if let Err(e) = auth.verify(&headers, &body, now.timestamp()) {
         metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => e.kind())
             .increment(1);
         tracing::warn!(reason = e.kind(), "webhook authentication failed");
         return Err(ApiError::Unauthorized);
     }
-    let parsed = vapi::parse(&body).map_err(|e| {
+    // A signature answered with success before is not accepted again within its window.
+    let claim = match auth.replay_window(&headers) {
+        Some((signature, ttl)) => match state.replay_guard.claim(signature, now.timestamp(), ttl) {
+            Some(claim) => Some(claim),
+            None => {
+                metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => "replayed")
+                    .increment(1);
+                tracing::warn!(
+                    reason = "replayed",
+                    "webhook authentication failed: signature seen before"
+                );
+                return Err(ApiError::Unauthorized);
+            }
+        },
+        None => None,
+    };
+    let answer = parse_and_dispatch(&state, &body, now, started).await;
+    if let (Err(_), Some(claim)) = (&answer, claim) {
+        state.replay_guard.release(claim);
+    }
+    answer
+}
+
+async fn parse_and_dispatch(
+    state: &AppState,
+    body: &[u8],
+    now: DateTime<Utc>,
+    started: Instant,
+) -> Result<Json<Value>, ApiError> {
+    let parsed = vapi::parse(body).map_err(|e| {
         metrics::counter!("callsaga_webhook_rejected_total", "reason" => e.kind()).increment(1);
         ApiError::BadRequest(e.to_string())
     })?;
-    let answer = dispatch(&state, &parsed, &body, now).await;
+    let answer = dispatch(state, &parsed, body, now).await;
     metrics::histogram!("callsaga_webhook_seconds", "type" => metric_type(&parsed.message))
         .record(started.elapsed().as_secs_f64());
     answer
