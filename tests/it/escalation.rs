@@ -247,10 +247,8 @@ async fn a_transient_smtp_failure_while_settling_still_sends_one_callback_email(
         let log = logs(&app).await.remove(0);
         assert_eq!(log.status, "FAILED", "{engine:?}");
         let key = format!("{}:callback-after-failed-transfer", log.idempotency_key);
-        let got = crate::email::received(
-            &sink.inbox,
-            &callsaga_activities::email::message_id(&key),
-        );
+        let got =
+            crate::email::received(&sink.inbox, &callsaga_activities::email::message_id(&key));
         assert_eq!(got.len(), 1, "{engine:?}: {got:?}");
         assert_eq!(got[0]["rcpt_tos"], json!([operator]));
         let body = got[0]["body"].as_str().unwrap_or_default();

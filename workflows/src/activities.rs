@@ -9,10 +9,9 @@ use crate::payloads::{
 };
 use crate::tool_payloads::{
     AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan,
-    ConfirmationFailedInput, CreateEventInput,
-    DeleteEventInput, EscalationDecision, MarkEscalationInput, MoveEventInput, Planned,
-    RecordAppointmentInput, ReschedulePlan, SendEmailInput, SetAppointmentTimeInput, Speech,
-    ToolInput,
+    ConfirmationFailedInput, CreateEventInput, DeleteEventInput, EscalationDecision,
+    MarkEscalationInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
+    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
 };
 use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
@@ -175,8 +174,9 @@ impl CallEndActivities {
 /// Marker types, for `#[activity(definition = ...)]` in the implementing crate.
 pub mod markers {
     pub use super::appointment_activities::{
-        CancelAppointment, ConfirmationFailed, CreateEvent, DeleteEvent, MoveEvent, PlanAndRecordBooking,
-        PlanRecordAndConfirmBooking, RecordAppointment, SendEmail, SetAppointmentTime,
+        CancelAppointment, ConfirmationFailed, CreateEvent, DeleteEvent, MoveEvent,
+        PlanAndRecordBooking, PlanRecordAndConfirmBooking, RecordAppointment, SendEmail,
+        SetAppointmentTime,
     };
     pub use super::call_end_activities::{
         ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, SettleEscalations,

@@ -105,7 +105,11 @@ fn email_options() -> ActivityOptions {
 /// The failure's own message: a normal activity's failure wraps the application error.
 fn failure_message(e: &ActivityExecutionError) -> String {
     match e.failure() {
-        Some(f) => f.cause.as_deref().map_or(&f.message, |c| &c.message).clone(),
+        Some(f) => f
+            .cause
+            .as_deref()
+            .map_or(&f.message, |c| &c.message)
+            .clone(),
         None => e.to_string(),
     }
 }

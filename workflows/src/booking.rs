@@ -31,8 +31,9 @@ use crate::activities::{AppointmentActivities, ToolPlanningActivities};
 use crate::after_answer::QueuedEmail;
 use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
-    BookingPlan, CancelAppointmentInput, ConfirmationFailedInput, CreateEventInput, DeleteEventInput,
-    RecordAppointmentInput, ToolCallAnswer, ToolCallRequest, ToolInput, booking_key,
+    BookingPlan, CancelAppointmentInput, ConfirmationFailedInput, CreateEventInput,
+    DeleteEventInput, RecordAppointmentInput, ToolCallAnswer, ToolCallRequest, ToolInput,
+    booking_key,
 };
 use temporalio_sdk::WorkflowContext;
 
@@ -62,8 +63,7 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
         cancel_input(booking_key(&input.workflow_id, &req.tool_call_id)),
     );
     let after_answer = crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_AFTER_ANSWER);
-    let email_in_step =
-        !after_answer && crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_IN_STEP);
+    let email_in_step = !after_answer && crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_IN_STEP);
     let stepped = if email_in_step {
         saga.step(
             AppointmentActivities::plan_record_and_confirm_booking,

@@ -207,7 +207,10 @@ async fn callback_recipient(
         tracing::warn!(escalation.log = %log.id, "agent gone: no callback email");
         return Ok(None);
     };
-    Ok(Some((to, callback_subject(&log.urgency, &agent.business_name))))
+    Ok(Some((
+        to,
+        callback_subject(&log.urgency, &agent.business_name),
+    )))
 }
 
 /// Records an email as owed (`pending`) under `key`, unless the key has a row already.

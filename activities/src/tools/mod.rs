@@ -19,9 +19,9 @@ use crate::faults::FaultPlan;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::tool_payloads::{
     AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan,
-    ConfirmationFailedInput, CreateEventInput,
-    DeleteEventInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
-    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
+    ConfirmationFailedInput, CreateEventInput, DeleteEventInput, MoveEventInput, Planned,
+    RecordAppointmentInput, ReschedulePlan, SendEmailInput, SetAppointmentTimeInput, Speech,
+    ToolInput,
 };
 use std::sync::Arc;
 use temporalio_macros::activities;
@@ -209,7 +209,7 @@ impl AppointmentActivitiesImpl {
         guarded(
             &self.deps.faults,
             "appointments.record",
-            effects::record_appointment(&self.deps, &input),
+            Box::pin(effects::record_appointment(&self.deps, &input)),
         )
         .await
     }
@@ -265,7 +265,7 @@ impl AppointmentActivitiesImpl {
         guarded(
             &self.deps.faults,
             "booking.confirmation_failed",
-            confirmation_failed::run(&self.deps, &input),
+            Box::pin(confirmation_failed::run(&self.deps, &input)),
         )
         .await
     }

@@ -69,26 +69,41 @@ async fn a_confirmation_refused_for_good_keeps_the_booking_and_tells_the_owner()
             if row.email_failed_at.is_some() && !owner.is_empty() {
                 break (row, owner);
             }
-            assert!(Instant::now() < deadline, "{engine:?}: never marked or told");
+            assert!(
+                Instant::now() < deadline,
+                "{engine:?}: never marked or told"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         let notice = format!("{}:confirmation-failed", row.idempotency_key);
         assert_eq!(row.status, "booked", "{engine:?}");
         let error = row.email_error.clone().unwrap_or_default();
         assert!(error.contains("550"), "{engine:?}: {error}");
-        assert!(!error.contains("@reject.test") || error.contains("***"), "masked: {error}");
+        assert!(
+            !error.contains("@reject.test") || error.contains("***"),
+            "masked: {error}"
+        );
         assert_eq!(booked(&app).await.len(), 1, "{engine:?}");
         assert_eq!(owner.len(), 1, "{engine:?}: {owner:?}");
-        assert_eq!(owner[0]["rcpt_tos"], json!([callsaga_api::seed::DEMO_USER_EMAIL]));
+        assert_eq!(
+            owner[0]["rcpt_tos"],
+            json!([callsaga_api::seed::DEMO_USER_EMAIL])
+        );
         let body = owner[0]["body"].as_str().unwrap_or_default();
-        assert!(body.contains("Misheard") && body.contains(&row.id.to_string()), "{body}");
+        assert!(
+            body.contains("Misheard") && body.contains(&row.id.to_string()),
+            "{body}"
+        );
 
         // The admin API shows it on the call, with the workflow's record of it.
         // (The workflow records it once `booking.confirmation_failed` has reported back.)
         let deadline = Instant::now() + Duration::from_secs(20);
         let detail = loop {
             let detail = call_detail(&app, &call).await;
-            if detail["workflow"]["emails_failed"].as_array().is_some_and(|a| !a.is_empty()) {
+            if detail["workflow"]["emails_failed"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+            {
                 break detail;
             }
             assert!(Instant::now() < deadline, "{engine:?}: {detail}");
