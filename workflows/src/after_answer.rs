@@ -47,10 +47,12 @@ pub(crate) async fn send_queued(ctx: WorkflowContext<CallWorkflow>) {
             // The workflow is being cancelled.
             return;
         }
-        let Some(next) = ctx.state_mut(|s| s.after_answer.pop_front()) else {
+        // Taken off the queue once done, so the `state` query counts it while it is sent.
+        let Some(next) = ctx.state(|s| s.after_answer.front().cloned()) else {
             return;
         };
         send(&ctx, next).await;
+        ctx.state_mut(|s| s.after_answer.pop_front());
     }
 }
 

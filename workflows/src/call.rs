@@ -65,7 +65,7 @@ pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
 /// it ([`PATCH_WATCHDOG_AND_BILLING`], `booking-one-step-v1`, `booking-one-step-email-v1`,
 /// `booking-email-after-answer-v1`). The SDK records each patch as a marker plus an upsert of
 /// the `TemporalChangeVersion` search attribute (a visibility write): a new call's first booking
-/// used to record three of each in the workflow task the caller waits for, now one. Histories
+/// would record four of each in the workflow task the caller waits for, this one instead. Histories
 /// without this marker (recorded before it, or started by an older worker) consult
 /// [`PATCH_V3`] and the old patches one by one, as they did when they were recorded. The SDK
 /// remembers a patch's answer for the whole run, so a call that was already running when this
