@@ -30,6 +30,12 @@ pub struct Model {
     pub idempotency_key: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the confirmation email failed for good (the booking stands; the business owner was
+    /// told). `None`: sent, on its way, or no address given.
+    pub email_failed_at: Option<DateTimeUtc>,
+    /// Why it failed (the SMTP reply, recipient masked).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub email_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

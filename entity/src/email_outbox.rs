@@ -14,7 +14,8 @@ pub struct Model {
     pub recipient: String,
     #[sea_orm(column_type = "Text")]
     pub subject: String,
-    /// `sent` | `failed` (a permanent failure; a later send with the key tries again).
+    /// `pending` (owed, written with the change that owes it; not sent yet) | `sent` |
+    /// `failed` (a permanent failure; a later send with the key tries again).
     pub status: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,

@@ -13,8 +13,9 @@
 //! The floor and each tool are measured in `--blocks` interleaved blocks (default 3), each
 //! block in a rotated order, and the samples are pooled: a machine that gets slower or faster
 //! during the run shifts the floor and the tools alike instead of whichever ran then.
-//! `book_appointment +email` is the booking with the caller's email address, so the saga's
-//! confirmation email (file backend here) is in it too. `--pollers N --nonsticky-pct P` set
+//! `book_appointment +email` is the booking with the caller's email address; since
+//! `booking-email-after-answer-v1` its confirmation email (file backend here) is sent after the
+//! answer, so the tool's latency no longer includes it (the activity means still do). `--pollers N --nonsticky-pct P` set
 //! the workflow-task pollers of both workers (default 10 and 50 %, as `temporal.*` does).
 //!
 //! Beside the latencies it prints CPU per request (this process and the Temporal server) and,
@@ -56,7 +57,7 @@ enum Kind {
     FloorAgain,
     Availability,
     Booking,
-    /// A booking with the caller's email address: the saga's confirmation email step too.
+    /// A booking with the caller's email address (its confirmation is sent after the answer).
     BookingWithEmail,
     /// `--variants 1`: the floor started with a call's start options (summary, `CallId`
     /// search attribute, id reuse policy, a call-sized input).

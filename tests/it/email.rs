@@ -18,7 +18,8 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 /// An aiosmtpd handler that stores every accepted message as JSON (envelope and decoded
-/// headers and body), and answers 550 for `@reject.test` and 451 for `@later.test` recipients.
+/// headers and body), and answers 550 for `@reject.test` and 451 for `@later.test` recipients;
+/// a `@flaky.test` recipient gets 451 the first time it is named and is accepted after.
 const SINK_PY: &str = r#"
 import email, json, os, uuid
 from email import policy
@@ -27,6 +28,7 @@ from email import policy
 class Sink:
     def __init__(self, folder):
         self.folder = folder
+        self.flaky_seen = set()
 
     @classmethod
     def from_cli(cls, parser, *args):
@@ -37,6 +39,9 @@ class Sink:
         if domain == "reject.test":
             return "550 5.1.1 mailbox unavailable"
         if domain == "later.test":
+            return "451 4.3.0 try again later"
+        if domain == "flaky.test" and address.lower() not in self.flaky_seen:
+            self.flaky_seen.add(address.lower())
             return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -60,13 +65,23 @@ class Sink:
         return "250 Message accepted for delivery"
 "#;
 
-struct SmtpSink {
-    port: u16,
-    inbox: PathBuf,
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
+    pub(crate) inbox: PathBuf,
+}
+
+impl SmtpSink {
+    /// The `email` settings of an app that sends through this sink.
+    pub(crate) fn settings(&self) -> Value {
+        serde_json::json!({
+            "backend": "smtp", "host": "127.0.0.1", "port": self.port, "tls": "none",
+            "timeout_ms": 5000, "from": "Demo Dental Practice <noreply@practice.test>",
+        })
+    }
 }
 
 /// The shared SMTP sink of this test binary.
-async fn smtp_sink() -> &'static SmtpSink {
+pub(crate) async fn smtp_sink() -> &'static SmtpSink {
     static SERVER: OnceCell<SmtpSink> = OnceCell::const_new();
     SERVER
         .get_or_init(|| async {
@@ -101,7 +116,7 @@ async fn smtp_sink() -> &'static SmtpSink {
 }
 
 /// The messages the sink received with this Message-ID.
-fn received(inbox: &Path, message_id: &str) -> Vec<Value> {
+pub(crate) fn received(inbox: &Path, message_id: &str) -> Vec<Value> {
     std::fs::read_dir(inbox)
         .expect("inbox")
         .filter_map(|entry| {

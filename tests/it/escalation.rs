@@ -5,7 +5,7 @@
 use crate::helpers::{Engine, TestApp, mails, new_call_id, sample, sample_value, spawn_app_with};
 use crate::tools::call_tool;
 use callsaga_entity::{escalation_configs, escalation_logs, event_log};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 async fn app_with_hours(hours: Value) -> (TestApp, std::path::PathBuf) {
@@ -216,4 +216,53 @@ async fn an_escalation_left_pending_is_closed_when_the_call_ends() {
     }
     crate::billing::invariant(&app, callsaga_api::seed::DEMO_CREDITS).await;
     app.shutdown().await;
+}
+
+/// Issue 22: the callback email after a failed transfer is owed from the moment the log says
+/// FAILED. The operator's SMTP server answers 451 the first time: the settling step is retried
+/// and the email still goes out, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_smtp_failure_while_settling_still_sends_one_callback_email() {
+    let sink = crate::email::smtp_sink().await;
+    for engine in crate::helpers::engines().await {
+        let app = spawn_app_with(engine, json!({ "email": sink.settings() })).await;
+        let operator = format!("ops-{}@flaky.test", uuid::Uuid::new_v4().simple());
+        let cfg = escalation_configs::Entity::find()
+            .one(&app.app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut active: escalation_configs::ActiveModel = cfg.into();
+        active.business_hours = Set(Some(always()));
+        active.operator_email = Set(Some(operator.clone()));
+        active.update(&app.app.state.db).await.unwrap();
+
+        let call = new_call_id();
+        app.post_webhook(&sample("inbound-in-progress.json", &call))
+            .await;
+        let a = call_tool(&app, &call, "escalate_to_human", escalate_args()).await;
+        assert!(a["result"].as_str().unwrap().contains("connecting"), "{a}");
+        end_call(&app, &call, "call.in-progress.error-transfer-failed").await;
+
+        let log = logs(&app).await.remove(0);
+        assert_eq!(log.status, "FAILED", "{engine:?}");
+        let key = format!("{}:callback-after-failed-transfer", log.idempotency_key);
+        let got =
+            crate::email::received(&sink.inbox, &callsaga_activities::email::message_id(&key));
+        assert_eq!(got.len(), 1, "{engine:?}: {got:?}");
+        assert_eq!(got[0]["rcpt_tos"], json!([operator]));
+        let body = got[0]["body"].as_str().unwrap_or_default();
+        assert!(
+            body.contains("The transfer failed") && body.contains("+4915112345678"),
+            "{body}"
+        );
+        let row = callsaga_entity::email_outbox::Entity::find()
+            .filter(callsaga_entity::email_outbox::Column::IdempotencyKey.eq(key.as_str()))
+            .one(&app.app.state.db)
+            .await
+            .unwrap()
+            .expect("outbox row");
+        assert_eq!(row.status, "sent", "{engine:?}");
+        app.shutdown().await;
+    }
 }

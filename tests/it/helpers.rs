@@ -379,3 +379,22 @@ pub(crate) fn mails(dir: &std::path::Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Waits (bounded: 30 s) until the `file` email backend has written at least `n` messages into
+/// `dir`, and returns them all. Booking confirmations are sent after the caller was answered,
+/// so they arrive a moment after the answer.
+pub(crate) async fn mails_eventually(dir: &std::path::Path, n: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let sent = mails(dir);
+        if sent.len() >= n {
+            return sent;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {n} emails after 30 s",
+            sent.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -459,6 +459,8 @@ async fn book(
         idempotency_key: Set(format!("book:{id}")),
         created_at: Set(now()),
         updated_at: Set(now()),
+        email_failed_at: Set(None),
+        email_error: Set(None),
     }
     .insert(db)
     .await

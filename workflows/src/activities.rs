@@ -8,10 +8,10 @@ use crate::payloads::{
     SettleEscalationsInput,
 };
 use crate::tool_payloads::{
-    AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan, CreateEventInput,
-    DeleteEventInput, EscalationDecision, MarkEscalationInput, MoveEventInput, Planned,
-    RecordAppointmentInput, ReschedulePlan, SendEmailInput, SetAppointmentTimeInput, Speech,
-    ToolInput,
+    AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan,
+    ConfirmationFailedInput, CreateEventInput, DeleteEventInput, EscalationDecision,
+    MarkEscalationInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
+    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
 };
 use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
@@ -123,6 +123,14 @@ impl AppointmentActivities {
     pub fn send_email(input: SendEmailInput) -> Result<(), ActivityError> {
         unimplemented!()
     }
+
+    /// The booking's confirmation email failed for good after the caller heard "booked": the
+    /// booking stands; marks the appointment `email_failed` and emails the business owner
+    /// (once, key `<booking key>:confirmation-failed`).
+    #[activity(name = "booking.confirmation_failed")]
+    pub fn confirmation_failed(input: ConfirmationFailedInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
 }
 
 /// The end of a call: escalation outcomes, billing, and the watchdog's close.
@@ -166,8 +174,9 @@ impl CallEndActivities {
 /// Marker types, for `#[activity(definition = ...)]` in the implementing crate.
 pub mod markers {
     pub use super::appointment_activities::{
-        CancelAppointment, CreateEvent, DeleteEvent, MoveEvent, PlanAndRecordBooking,
-        PlanRecordAndConfirmBooking, RecordAppointment, SendEmail, SetAppointmentTime,
+        CancelAppointment, ConfirmationFailed, CreateEvent, DeleteEvent, MoveEvent,
+        PlanAndRecordBooking, PlanRecordAndConfirmBooking, RecordAppointment, SendEmail,
+        SetAppointmentTime,
     };
     pub use super::call_end_activities::{
         ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, SettleEscalations,

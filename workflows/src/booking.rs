@@ -16,15 +16,24 @@
 //! before the step): a permanent email failure fails the step and cancels the row. Histories
 //! recorded between the two patches replay with the email as its own step.
 //!
-//! Workflows started since `call-v3` ([`crate::call::PATCH_CURRENT`]) take both branches
-//! without recording these two patches (`has_patch`).
+//! Since [`PATCH_BOOKING_EMAIL_AFTER_ANSWER`], the email is no part of what the caller waits
+//! for: once the caller has heard "booked", the booking stands. The step plans and records
+//! (`booking.plan_and_record`; CalDAV: event → record), the update answers, and the
+//! confirmation is queued for `after_answer.rs`, which sends it with retries and, when it fails
+//! for good, marks the appointment `email_failed` and tells the business owner. Nothing is
+//! compensated for an email any more. Histories recorded before replay their email steps.
+//!
+//! Workflows started since `call-v4` ([`crate::call::PATCH_CURRENT`]) take all these branches
+//! without recording the patches (`has_patch`; `call-v3` stood for the first two).
 
 use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};
+use crate::after_answer::QueuedEmail;
 use crate::saga::{Saga, failure_type};
 use crate::tool_payloads::{
-    BookingPlan, CancelAppointmentInput, CreateEventInput, DeleteEventInput,
-    RecordAppointmentInput, ToolCallAnswer, ToolCallRequest, ToolInput, booking_key,
+    BookingPlan, CancelAppointmentInput, ConfirmationFailedInput, CreateEventInput,
+    DeleteEventInput, RecordAppointmentInput, ToolCallAnswer, ToolCallRequest, ToolInput,
+    booking_key,
 };
 use temporalio_sdk::WorkflowContext;
 
@@ -33,6 +42,9 @@ pub(crate) const PATCH_BOOKING_ONE_STEP: &str = "booking-one-step-v1";
 
 /// The one step sends the confirmation email too.
 pub(crate) const PATCH_BOOKING_EMAIL_IN_STEP: &str = "booking-one-step-email-v1";
+
+/// The confirmation email is sent after the answer; a permanent failure keeps the booking.
+pub(crate) const PATCH_BOOKING_EMAIL_AFTER_ANSWER: &str = "booking-email-after-answer-v1";
 
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     if crate::call::has_patch(ctx, PATCH_BOOKING_ONE_STEP) {
@@ -50,7 +62,8 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
         AppointmentActivities::cancel_appointment,
         cancel_input(booking_key(&input.workflow_id, &req.tool_call_id)),
     );
-    let email_in_step = crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_IN_STEP);
+    let after_answer = crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_AFTER_ANSWER);
+    let email_in_step = !after_answer && crate::call::has_patch(ctx, PATCH_BOOKING_EMAIL_IN_STEP);
     let stepped = if email_in_step {
         saga.step(
             AppointmentActivities::plan_record_and_confirm_booking,
@@ -79,11 +92,32 @@ async fn one_step(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> Tool
     {
         return answer;
     }
+    if after_answer {
+        confirm_after_answer(ctx, &step.plan);
+        return ToolCallAnswer::result(&req, step.plan.confirmation);
+    }
     // The step that recorded the row has sent its email too.
     if email_in_step && step.recorded {
         return ToolCallAnswer::result(&req, step.plan.confirmation);
     }
     confirm(saga, &req, step.plan).await
+}
+
+/// Queues the confirmation email (if the caller gave an address) to be sent after the answer.
+fn confirm_after_answer(ctx: &WorkflowContext<CallWorkflow>, plan: &BookingPlan) {
+    if let Some(email) = plan.confirmation_email() {
+        crate::after_answer::queue(
+            ctx,
+            QueuedEmail {
+                email,
+                failed: ConfirmationFailedInput {
+                    booking_key: plan.key.clone(),
+                    agent_id: plan.agent_id.clone(),
+                    error: String::new(),
+                },
+            },
+        );
+    }
 }
 
 /// The path of histories recorded before [`PATCH_BOOKING_ONE_STEP`].

@@ -8,7 +8,7 @@
 use crate::activities::{CallEndActivities, CallRecordActivities};
 use crate::payloads::{
     ApplyEventInput, CallEvent, CallSnapshot, CallState, CallTimeouts, CallWorkflowInput,
-    CloseCallInput,
+    CloseCallInput, FailedEmail,
 };
 use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, REPORT_MISSING, USER_ID};
 use crate::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
@@ -37,6 +37,12 @@ pub struct CallWorkflow {
     billed: bool,
     /// `<saga>/<activity>` of every compensation that ran (`!` prefix: it failed for good).
     compensations: Vec<String>,
+    /// Emails queued after answering a caller, sent by `after_answer::send_queued`.
+    pub(crate) after_answer: VecDeque<crate::after_answer::QueuedEmail>,
+    /// Those that failed for good.
+    pub(crate) emails_failed: Vec<FailedEmail>,
+    /// Set when the call's own work is done; the queued emails are the last thing left.
+    pub(crate) closing: bool,
 }
 
 impl CallWorkflow {
@@ -56,20 +62,34 @@ impl CallWorkflow {
 pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
 
 /// One patch that every workflow started since it takes, standing for all the patches before
-/// it ([`PATCH_WATCHDOG_AND_BILLING`], `booking-one-step-v1`, `booking-one-step-email-v1`).
-/// The SDK records each patch as a marker plus an upsert of the `TemporalChangeVersion` search
-/// attribute (a visibility write): a new call's first booking used to record three of each in
-/// the workflow task the caller waits for, now one. Histories without this marker (recorded
-/// before it, or started by an older worker) consult the old patches one by one, as they did
-/// when they were recorded. The SDK remembers a patch's answer for the whole run, so a call
-/// that was already running when this code was deployed keeps its old branches too. Patches
-/// added later are separate `ctx.patched(..)` calls again.
-pub const PATCH_CURRENT: &str = "call-v3";
+/// it ([`PATCH_WATCHDOG_AND_BILLING`], `booking-one-step-v1`, `booking-one-step-email-v1`,
+/// `booking-email-after-answer-v1`). The SDK records each patch as a marker plus an upsert of
+/// the `TemporalChangeVersion` search attribute (a visibility write): a new call's first booking
+/// would record four of each in the workflow task the caller waits for, this one instead. Histories
+/// without this marker (recorded before it, or started by an older worker) consult
+/// [`PATCH_V3`] and the old patches one by one, as they did when they were recorded. The SDK
+/// remembers a patch's answer for the whole run, so a call that was already running when this
+/// code was deployed keeps its old branches too. Patches added later are separate
+/// `ctx.patched(..)` calls again, or a next `call-v5` that stands for them all.
+pub const PATCH_CURRENT: &str = "call-v4";
+
+/// The one patch of workflows started between `call-v3` and [`PATCH_CURRENT`]: it stands for
+/// the patches in [`COVERED_BY_V3`] only.
+pub const PATCH_V3: &str = "call-v3";
+
+/// The patches [`PATCH_V3`] stands for.
+const COVERED_BY_V3: [&str; 3] = [
+    PATCH_WATCHDOG_AND_BILLING,
+    crate::booking::PATCH_BOOKING_ONE_STEP,
+    crate::booking::PATCH_BOOKING_EMAIL_IN_STEP,
+];
 
 /// Whether this run takes the branch `patch` introduced: every run under [`PATCH_CURRENT`],
-/// older ones as their history recorded.
+/// runs under [`PATCH_V3`] for the patches it covers, older ones as their history recorded.
 pub(crate) fn has_patch(ctx: &WorkflowContext<CallWorkflow>, patch: &str) -> bool {
-    ctx.patched(PATCH_CURRENT) || ctx.patched(patch)
+    ctx.patched(PATCH_CURRENT)
+        || (COVERED_BY_V3.contains(&patch) && ctx.patched(PATCH_V3))
+        || ctx.patched(patch)
 }
 
 fn secs(n: u64) -> Duration {
@@ -90,6 +110,25 @@ fn remaining_until(ctx: &WorkflowContext<CallWorkflow>, deadline: SystemTime) ->
 impl CallWorkflow {
     #[run(name = "CallWorkflow")]
     pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: CallWorkflowInput,
+    ) -> WorkflowResult<CallSnapshot> {
+        // Emails queued after answering a caller are sent beside the call's own work, and the
+        // workflow completes only once they are done (`after_answer.rs`). Histories without
+        // such emails issue the same commands as before: the sender only waits.
+        let emails = crate::after_answer::send_queued(ctx.clone());
+        let closing = ctx.clone();
+        let call = async {
+            let result = Self::lifecycle(ctx, input).await;
+            closing.state_mut(|s| s.closing = true);
+            result
+        };
+        let (result, ()) = temporalio_sdk::workflows::join!(call, emails);
+        result
+    }
+
+    /// The call's own work: its events, the watchdog, the end-of-call sagas.
+    async fn lifecycle(
         ctx: &mut WorkflowContext<Self>,
         input: CallWorkflowInput,
     ) -> WorkflowResult<CallSnapshot> {
@@ -290,6 +329,8 @@ impl CallWorkflow {
             tool_calls_answered: u32::try_from(self.tool_answers.len()).unwrap_or(u32::MAX),
             report_missing: self.snapshot.report_missing,
             billed: self.billed,
+            emails_pending: u32::try_from(self.after_answer.len()).unwrap_or(u32::MAX),
+            emails_failed: self.emails_failed.clone(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! does I/O (no database, HTTP or mail crates): the implementations live in `callsaga-activities`.
 
 pub mod activities;
+mod after_answer;
 mod billing;
 mod booking;
 pub mod call;

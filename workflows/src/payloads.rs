@@ -78,6 +78,23 @@ pub struct CallState {
     pub report_missing: bool,
     #[serde(default)]
     pub billed: bool,
+    /// Emails queued after answering a caller (booking confirmations) and not sent yet.
+    #[serde(default)]
+    pub emails_pending: u32,
+    /// Emails that failed for good after the caller was answered (the booking stands).
+    #[serde(default)]
+    pub emails_failed: Vec<FailedEmail>,
+}
+
+/// An email sent after the caller was answered that failed for good.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedEmail {
+    /// The email's idempotency key (`<booking key>:confirmation`).
+    pub key: String,
+    /// Why (the SMTP reply, recipient masked).
+    pub error: String,
+    /// Whether the business owner was told (and the appointment marked `email_failed`).
+    pub owner_notified: bool,
 }
 
 /// Timeouts of a call's watchdog, decided by the starter from its settings.

@@ -150,6 +150,16 @@ impl BookingPlan {
     }
 }
 
+/// Input of `booking.confirmation_failed`: the confirmation email of the booking `booking_key`
+/// failed for good after the caller had heard "booked".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationFailedInput {
+    pub booking_key: String,
+    pub agent_id: String,
+    /// Why (the SMTP reply, recipient masked).
+    pub error: String,
+}
+
 /// The idempotency key (and calendar UID) of a booking: `<workflow id>:<tool call id>`.
 pub fn booking_key(workflow_id: &str, tool_call_id: &str) -> String {
     format!("{workflow_id}:{tool_call_id}")

@@ -1,20 +1,19 @@
-//! Escalation activities: open (log + decision), mark, and settle from the call's outcome.
+//! Escalation activities: open (log + decision) and mark; `settle.rs` closes them when the
+//! call ends.
 
 use super::escalation_rules::{CallbackWhy, EscalationRules, Route};
 use crate::Activities;
 use crate::availability::{BusinessHours, Language, parse_timezone};
+use crate::call_record::ToolCallOrigin;
 use crate::failure::{permanent, transient};
 use crate::tools::AgentContext;
-use crate::vapi::{EndedCategory, EndedReason};
 use callsaga_entity::{calls, escalation_configs, escalation_logs, event_log};
-use callsaga_workflows::payloads::{EscalationSummary, SettleEscalationsInput};
 use callsaga_workflows::tool_payloads::{
     EmailDraft, EscalationDecision, MarkEscalationInput, Planned, ToolInput,
 };
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use temporalio_sdk::activities::ActivityError;
@@ -26,7 +25,7 @@ pub const CALLBACK_REQUESTED: &str = "CALLBACK_REQUESTED";
 pub const COMPLETED: &str = "COMPLETED";
 pub const FAILED: &str = "FAILED";
 
-async fn config_of(
+pub(super) async fn config_of(
     deps: &Activities,
     agent_id: Uuid,
 ) -> Result<Option<escalation_configs::Model>, ActivityError> {
@@ -107,7 +106,16 @@ pub(crate) async fn open(
     let callback_number = text("callbackNumber").or(input.request.customer_number.clone());
 
     let (route, config) = route_now(deps, &ctx).await?;
-    let call = ensure_call(deps, input, &ctx).await?;
+    let call = crate::call_record::ensure_row(
+        &deps.db,
+        &ToolCallOrigin {
+            vapi_call_id: &input.vapi_call_id,
+            workflow_id: &input.workflow_id,
+            agent: &ctx.agent,
+            customer_number: input.request.customer_number.as_deref(),
+        },
+    )
+    .await?;
     let (status, transfer_number, transfer_mode) = match &route {
         Route::Transfer { number, warm } => (
             TRANSFERRING,
@@ -189,77 +197,30 @@ fn callback_email(
 ) -> EmailDraft {
     EmailDraft {
         to,
-        subject: format!(
-            "Callback requested ({urgency}): {}",
-            ctx.agent.business_name
-        ),
-        text: format!(
-            "A caller asked for a human.\n\nCall back: {}\nReason: {reason}\nUrgency: {urgency}\nSummary: {}\n{extra}",
-            number.unwrap_or("unknown number"),
-            summary.unwrap_or("-"),
-        ),
+        subject: callback_subject(urgency, &ctx.agent.business_name),
+        text: callback_text(number, reason, urgency, summary, extra),
     }
 }
 
-/// The calls row id, creating a minimal row when the tool call came before any event.
-async fn ensure_call(
-    deps: &Activities,
-    input: &ToolInput,
-    ctx: &AgentContext,
-) -> Result<Uuid, ActivityError> {
-    if let Some(call) = calls::Entity::find()
-        .filter(calls::Column::VapiCallId.eq(&input.vapi_call_id))
-        .one(&deps.db)
-        .await
-        .map_err(transient)?
-    {
-        return Ok(call.id);
-    }
-    let now = Utc::now();
-    let id = Uuid::now_v7();
-    let row = calls::ActiveModel {
-        id: Set(id),
-        vapi_call_id: Set(input.vapi_call_id.clone()),
-        agent_id: Set(Some(ctx.agent.id)),
-        user_id: Set(Some(ctx.agent.user_id)),
-        direction: Set(None),
-        customer_number: Set(input.request.customer_number.clone()),
-        status: Set("in-progress".into()),
-        started_at: Set(None),
-        ended_at: Set(None),
-        duration_ms: Set(None),
-        ended_reason: Set(None),
-        transcript: Set(None),
-        summary: Set(None),
-        recording_url: Set(None),
-        vapi_cost: Set(None),
-        charged_credits: Set(None),
-        billing_status: Set(None),
-        report_missing: Set(false),
-        escalation_status: Set(None),
-        workflow_id: Set(input.workflow_id.clone()),
-        last_event_at: Set(None),
-        report_received_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    match calls::Entity::insert(row)
-        .exec_without_returning(&deps.db)
-        .await
-    {
-        Ok(_) => Ok(id),
-        // The call's own event created it meanwhile.
-        Err(_) => calls::Entity::find()
-            .filter(calls::Column::VapiCallId.eq(&input.vapi_call_id))
-            .one(&deps.db)
-            .await
-            .map_err(transient)?
-            .map(|c| c.id)
-            .ok_or_else(|| transient(anyhow::anyhow!("call row could not be created"))),
-    }
+pub(super) fn callback_subject(urgency: &str, business_name: &str) -> String {
+    format!("Callback requested ({urgency}): {business_name}")
 }
 
-async fn set_call_escalation_status(
+pub(super) fn callback_text(
+    number: Option<&str>,
+    reason: &str,
+    urgency: &str,
+    summary: Option<&str>,
+    extra: &str,
+) -> String {
+    format!(
+        "A caller asked for a human.\n\nCall back: {}\nReason: {reason}\nUrgency: {urgency}\nSummary: {}\n{extra}",
+        number.unwrap_or("unknown number"),
+        summary.unwrap_or("-"),
+    )
+}
+
+pub(super) async fn set_call_escalation_status(
     db: &impl ConnectionTrait,
     call: Uuid,
     status: &str,
@@ -319,147 +280,4 @@ pub(crate) async fn mark(
         .await
         .map_err(transient)?;
     Ok(())
-}
-
-/// At the end of the call every escalation log gets a terminal status from how the call
-/// ended; a transfer that did not connect becomes a callback request to the operator.
-pub(crate) async fn settle(
-    deps: &Activities,
-    input: &SettleEscalationsInput,
-) -> Result<(EscalationSummary, Vec<(String, EmailDraft)>), ActivityError> {
-    let Some(call) = calls::Entity::find()
-        .filter(calls::Column::VapiCallId.eq(&input.vapi_call_id))
-        .one(&deps.db)
-        .await
-        .map_err(transient)?
-    else {
-        return Ok((EscalationSummary::default(), Vec::new()));
-    };
-    let logs = escalation_logs::Entity::find()
-        .filter(escalation_logs::Column::CallId.eq(call.id))
-        .order_by_asc(escalation_logs::Column::CreatedAt)
-        .all(&deps.db)
-        .await
-        .map_err(transient)?;
-    if logs.is_empty() {
-        return Ok((EscalationSummary::default(), Vec::new()));
-    }
-    let ended = call.ended_reason.clone().map(EndedReason::from);
-    let category = ended.as_ref().map(EndedReason::category);
-    let mut emails = Vec::new();
-    let mut last_status = None;
-    for log in logs {
-        let (status, failure) = match (log.status.as_str(), category) {
-            (COMPLETED | FAILED | CALLBACK_REQUESTED, _) => {
-                (log.status.clone(), log.failure_reason.clone())
-            }
-            (TRANSFERRING, Some(EndedCategory::Forwarded)) => (COMPLETED.to_owned(), None),
-            (
-                TRANSFERRING,
-                Some(EndedCategory::TransferFailed | EndedCategory::Busy | EndedCategory::NoAnswer),
-            ) => (
-                FAILED.to_owned(),
-                Some(format!(
-                    "transfer failed: {}",
-                    call.ended_reason.clone().unwrap_or_default()
-                )),
-            ),
-            (TRANSFERRING, Some(EndedCategory::CustomerEnded)) => (
-                FAILED.to_owned(),
-                Some(format!(
-                    "caller hung up during the transfer ({})",
-                    call.ended_reason.clone().unwrap_or_default()
-                )),
-            ),
-            (TRANSFERRING, _) => (
-                FAILED.to_owned(),
-                Some(format!(
-                    "transfer did not connect ({})",
-                    call.ended_reason
-                        .clone()
-                        .unwrap_or_else(|| "no ended reason".into())
-                )),
-            ),
-            (_, _) => (
-                FAILED.to_owned(),
-                Some("the call ended before the escalation completed".into()),
-            ),
-        };
-        if status != log.status {
-            let transfer_failed = log.status == TRANSFERRING && status == FAILED;
-            let mut active = log.clone().into_active_model();
-            active.status = Set(status.clone());
-            active.failure_reason = Set(failure.clone());
-            active.updated_at = Set(Utc::now());
-            active.resolved_at = Set(Some(Utc::now()));
-            if transfer_failed {
-                active.notes = Set(Some(format!(
-                    "{}; callback requested",
-                    log.notes.clone().unwrap_or_default()
-                )));
-            }
-            active.update(&deps.db).await.map_err(transient)?;
-            if let Some(user) = call.user_id {
-                log_event(
-                    &deps.db,
-                    user,
-                    call.id,
-                    "escalation.closed",
-                    json!({
-                        "log_id": log.id, "status": status, "reason": failure,
-                    }),
-                )
-                .await?;
-            }
-            if transfer_failed
-                && let Some(agent_id) = log.agent_id
-                && let Ok(ctx) = AgentContext::by_id(deps, &agent_id.to_string()).await
-                && let Some(to) = config_of(deps, agent_id)
-                    .await?
-                    .and_then(|c| c.operator_email)
-            {
-                let number = log
-                    .notes
-                    .as_deref()
-                    .and_then(|n| n.strip_prefix("callback number: "))
-                    .map(|n| n.split(';').next().unwrap_or(n).to_owned())
-                    .or(call.customer_number.clone());
-                emails.push((
-                    format!("{}:callback-after-failed-transfer", log.idempotency_key),
-                    callback_email(
-                        &ctx,
-                        to,
-                        number.as_deref(),
-                        &log.reason,
-                        &log.urgency,
-                        log.summary.as_deref(),
-                        &format!(
-                            "The transfer failed: {}",
-                            failure.clone().unwrap_or_default()
-                        ),
-                    ),
-                ));
-                if let Some(user) = call.user_id {
-                    log_event(
-                        &deps.db,
-                        user,
-                        call.id,
-                        "escalation.callback_requested",
-                        json!({ "log_id": log.id }),
-                    )
-                    .await?;
-                }
-            }
-        }
-        last_status = Some(status.to_lowercase());
-    }
-    if let Some(status) = &last_status {
-        set_call_escalation_status(&deps.db, call.id, status).await?;
-    }
-    Ok((
-        EscalationSummary {
-            escalation_status: last_status,
-        },
-        emails,
-    ))
 }

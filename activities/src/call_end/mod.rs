@@ -5,9 +5,10 @@ mod billing;
 mod close;
 pub mod escalation;
 pub mod escalation_rules;
+mod settle;
 
 use crate::Activities;
-use crate::email::Email;
+use crate::email::{Email, EmailError};
 use crate::tools::guarded;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::payloads::{
@@ -62,7 +63,7 @@ impl CallEndActivitiesImpl {
         _ctx: ActivityContext,
         input: SettleEscalationsInput,
     ) -> Result<EscalationSummary, ActivityError> {
-        let (summary, emails) = escalation::settle(&self.deps, &input).await?;
+        let (summary, emails) = settle::settle(&self.deps, &input).await?;
         for (key, draft) in emails {
             let email = Email {
                 to: draft.to,
@@ -70,11 +71,16 @@ impl CallEndActivitiesImpl {
                 text: draft.text,
                 idempotency_key: key,
             };
-            self.deps
-                .mailer
-                .send(&self.deps.db, &email)
-                .await
-                .map_err(|e| e.into_activity_error())?;
+            match self.deps.mailer.send(&self.deps.db, &email).await {
+                Ok(_) => {}
+                // Transient: the row stays pending and the retry sends it.
+                Err(e @ EmailError::Transient(_)) => return Err(e.into_activity_error()),
+                // Recorded `failed` in the outbox; the call's end (billing) goes on.
+                Err(e) => tracing::warn!(
+                    call.id = %input.vapi_call_id, email.key = %email.idempotency_key, error = %e,
+                    "callback email failed for good"
+                ),
+            }
         }
         Ok(summary)
     }

@@ -1,5 +1,6 @@
 //! `call.apply_event`: projects a call's webhook events onto its `calls` row.
 
+mod ensure;
 mod merge;
 
 use crate::Activities;
@@ -17,6 +18,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
 
+pub(crate) use ensure::{ToolCallOrigin, ensure_row, row_id};
 pub use merge::{apply, status_rank};
 
 pub struct CallRecordActivitiesImpl {

@@ -12,7 +12,8 @@
 //! that can slip through (the process dies between sending and recording) is recognisable to
 //! the receiving side. [`Mailer::send_checked`] with [`OutboxCheck::KnownUnsent`] skips the
 //! lookup for a key the caller knows no earlier attempt can have sent, and records the outcome
-//! the same way.
+//! the same way. A row in state [`OUTBOX_PENDING`] records an email that is owed before it is
+//! sent (written in the transaction of the change that owes it).
 //!
 //! Errors are classified for Temporal: connection failures, timeouts and SMTP 4xx replies are
 //! [`EmailError::Transient`] (retried); SMTP 5xx replies and invalid addresses are
@@ -42,6 +43,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use temporalio_sdk::activities::ActivityError;
 use uuid::Uuid;
+
+/// `email_outbox.status` of an email that is owed but not sent yet: written together with the
+/// state change that owes it (escalation settling), so a retry after a failed send finds it.
+/// [`Mailer::send`] sends a pending key like an unknown one and records it `sent`.
+pub const OUTBOX_PENDING: &str = "pending";
 
 /// One email to send.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,12 @@
 //! `email.send` step it replaces). A retry of the step finds its own row (the plan does not
 //! count it as busy, the insert returns it) and sends at most once.
 
+use super::context::AgentContext;
 use super::effects::Inserted;
 use super::{effects, guarded, plan};
 use crate::Activities;
 use crate::calendar::EmbeddedCalendar;
+use crate::call_record::ToolCallOrigin;
 use crate::email::OutboxCheck;
 use callsaga_workflows::tool_payloads::{BookingStep, Planned, RecordAppointmentInput, ToolInput};
 use temporalio_sdk::activities::ActivityError;
@@ -49,7 +51,7 @@ async fn plan_and_record(
     // The call's row id is only needed for the insert; its lookup overlaps the plan's reads.
     let (planned, call_id) = tokio::join!(
         guarded(&deps.faults, PLAN, plan::booking_on(deps, input)),
-        effects::call_row_id(deps, &input.vapi_call_id),
+        crate::call_record::row_id(&deps.db, &input.vapi_call_id),
     );
     let (planned, embedded) = planned?;
     let plan = match planned {
@@ -67,7 +69,22 @@ async fn plan_and_record(
         event_id: EmbeddedCalendar::event_id(&plan.key),
         plan,
     };
-    let insert = effects::insert_appointment(deps, &record, call_id?);
+    // A booking before the relay delivered the call's first event creates the call's row, so
+    // the appointment is linked to its call all the same.
+    let call_id = match call_id? {
+        Some(id) => id,
+        None => {
+            let ctx = AgentContext::for_tool(deps, input).await?;
+            let origin = ToolCallOrigin {
+                vapi_call_id: &input.vapi_call_id,
+                workflow_id: &input.workflow_id,
+                agent: &ctx.agent,
+                customer_number: input.request.customer_number.as_deref(),
+            };
+            crate::call_record::ensure_row(&deps.db, &origin).await?
+        }
+    };
+    let insert = effects::insert_appointment(deps, &record, call_id);
     match guarded(&deps.faults, RECORD, insert).await? {
         Some(inserted) => {
             if confirm == Confirm::InStep

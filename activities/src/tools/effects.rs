@@ -5,9 +5,10 @@
 use super::context::AgentContext;
 use crate::Activities;
 use crate::calendar::CalendarEvent;
+use crate::call_record::ToolCallOrigin;
 use crate::email::{Email, OutboxCheck};
 use crate::failure::{permanent, transient};
-use callsaga_entity::{APPOINTMENTS_NO_OVERLAP, appointments, calls};
+use callsaga_entity::{APPOINTMENTS_NO_OVERLAP, appointments};
 use callsaga_workflows::tool_payloads::{
     AppointmentRef, CancelAppointmentInput, CreateEventInput, DeleteEventInput, MoveEventInput,
     RecordAppointmentInput, SendEmailInput, SetAppointmentTimeInput,
@@ -89,25 +90,25 @@ pub(crate) async fn record_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
 ) -> Result<AppointmentRef, ActivityError> {
-    let call_id = call_row_id(deps, &input.vapi_call_id).await?;
+    // Linked to the call's row, created here if the relay has not delivered an event yet.
+    let call_id = match crate::call_record::row_id(&deps.db, &input.vapi_call_id).await? {
+        Some(id) => id,
+        None => {
+            let ctx = AgentContext::by_id(deps, &input.plan.agent_id).await?;
+            let workflow_id = callsaga_workflows::call_workflow_id(&input.vapi_call_id);
+            let origin = ToolCallOrigin {
+                vapi_call_id: &input.vapi_call_id,
+                workflow_id: &workflow_id,
+                agent: &ctx.agent,
+                customer_number: None,
+            };
+            crate::call_record::ensure_row(&deps.db, &origin).await?
+        }
+    };
     insert_appointment(deps, input, call_id)
         .await?
         .map(Inserted::into_ref)
         .ok_or_else(|| permanent("SlotTaken", "another appointment overlaps this time"))
-}
-
-/// The `calls` row of a Vapi call, if the relay has recorded one yet (a tool call can come
-/// before the first status update).
-pub(crate) async fn call_row_id(
-    deps: &Activities,
-    vapi_call_id: &str,
-) -> Result<Option<Uuid>, ActivityError> {
-    calls::Entity::find()
-        .filter(calls::Column::VapiCallId.eq(vapi_call_id))
-        .one(&deps.db)
-        .await
-        .map_err(transient)
-        .map(|c| c.map(|c| c.id))
 }
 
 /// What [`insert_appointment`] found.
@@ -126,7 +127,7 @@ impl Inserted {
     }
 }
 
-/// Inserts the appointment row (linked to the call's row `call_id`, if any); `None` when
+/// Inserts the appointment row (linked to the call's row `call_id`); `None` when
 /// another appointment overlaps it. Idempotent on the booking key: the insert goes first (one
 /// statement on the common path) and only a conflict looks the key up, so a retry whose row
 /// exists gets that row back — whether the key's unique index or the overlap check (its own row
@@ -134,7 +135,7 @@ impl Inserted {
 pub(crate) async fn insert_appointment(
     deps: &Activities,
     input: &RecordAppointmentInput,
-    call_id: Option<Uuid>,
+    call_id: Uuid,
 ) -> Result<Option<Inserted>, ActivityError> {
     let plan = &input.plan;
     let now = Utc::now();
@@ -142,7 +143,7 @@ pub(crate) async fn insert_appointment(
     let row = appointments::ActiveModel {
         id: Set(id),
         agent_id: Set(uuid(&plan.agent_id)?),
-        call_id: Set(call_id),
+        call_id: Set(Some(call_id)),
         calendar_event_id: Set(Some(input.event_id.clone())),
         starts_at: Set(instant(&plan.start)?),
         ends_at: Set(instant(&plan.end)?),
@@ -155,6 +156,8 @@ pub(crate) async fn insert_appointment(
         idempotency_key: Set(plan.key.clone()),
         created_at: Set(now),
         updated_at: Set(now),
+        email_failed_at: Set(None),
+        email_error: Set(None),
     };
     let inserted = appointments::Entity::insert(row)
         .exec_without_returning(&deps.db)

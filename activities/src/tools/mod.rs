@@ -6,6 +6,7 @@
 mod answer;
 mod args;
 mod booking_step;
+mod confirmation_failed;
 mod context;
 pub(crate) use context::AgentContext;
 mod effects;
@@ -17,9 +18,10 @@ use crate::email::OutboxCheck;
 use crate::faults::FaultPlan;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::tool_payloads::{
-    AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan, CreateEventInput,
-    DeleteEventInput, MoveEventInput, Planned, RecordAppointmentInput, ReschedulePlan,
-    SendEmailInput, SetAppointmentTimeInput, Speech, ToolInput,
+    AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan,
+    ConfirmationFailedInput, CreateEventInput, DeleteEventInput, MoveEventInput, Planned,
+    RecordAppointmentInput, ReschedulePlan, SendEmailInput, SetAppointmentTimeInput, Speech,
+    ToolInput,
 };
 use std::sync::Arc;
 use temporalio_macros::activities;
@@ -207,7 +209,7 @@ impl AppointmentActivitiesImpl {
         guarded(
             &self.deps.faults,
             "appointments.record",
-            effects::record_appointment(&self.deps, &input),
+            Box::pin(effects::record_appointment(&self.deps, &input)),
         )
         .await
     }
@@ -250,6 +252,20 @@ impl AppointmentActivitiesImpl {
             &self.deps.faults,
             "email.send",
             effects::send_email(&self.deps, &input, OutboxCheck::Lookup),
+        )
+        .await
+    }
+
+    #[activity(definition = markers::ConfirmationFailed)]
+    pub async fn confirmation_failed(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ConfirmationFailedInput,
+    ) -> Result<(), ActivityError> {
+        guarded(
+            &self.deps.faults,
+            "booking.confirmation_failed",
+            Box::pin(confirmation_failed::run(&self.deps, &input)),
         )
         .await
     }

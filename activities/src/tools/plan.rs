@@ -38,7 +38,7 @@ fn no_calendar<T>(ctx: &AgentContext) -> Planned<T> {
 }
 
 /// "Tuesday, November 24 at 10:00" in the agent's language and time zone.
-fn when(ctx: &AgentContext, start: DateTime<Utc>) -> String {
+pub(super) fn when(ctx: &AgentContext, start: DateTime<Utc>) -> String {
     let local = start.with_timezone(&ctx.tz);
     format!(
         "{} {} {}",

@@ -1,4 +1,5 @@
-//! `/admin/v1/calls`: the `calls` rows, and for one call the live state of its workflow.
+//! `/admin/v1/calls`: the `calls` rows, and for one call its appointments and the live state of
+//! its workflow.
 
 use super::error::{AdminError, ErrorBody};
 use super::extract::{AdminQuery, param};
@@ -8,10 +9,10 @@ use crate::settings::TemporalSettings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use callsaga_entity::calls;
+use callsaga_entity::{appointments, calls};
 use callsaga_workflows::CallWorkflow;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -104,10 +105,44 @@ impl From<calls::Model> for CallRecord {
     }
 }
 
-/// One call: its row, the live workflow state and where to look in the Temporal UI.
+/// An appointment booked during the call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallAppointment {
+    pub id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// `booked` or `cancelled`.
+    pub status: String,
+    /// The confirmation email failed for good (the booking stands; the owner was told).
+    pub email_failed: bool,
+    pub email_failed_at: Option<DateTime<Utc>>,
+    /// Why it failed (the SMTP reply, recipient masked).
+    pub email_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<appointments::Model> for CallAppointment {
+    fn from(m: appointments::Model) -> Self {
+        Self {
+            id: m.id,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            status: m.status,
+            email_failed: m.email_failed_at.is_some(),
+            email_failed_at: m.email_failed_at,
+            email_error: m.email_error,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// One call: its row, its appointments, the live workflow state and where to look in the
+/// Temporal UI.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallDetail {
     pub call: CallRecord,
+    /// The appointments booked during the call, oldest first.
+    pub appointments: Vec<CallAppointment>,
     /// The result of the call workflow's `state` query (status, events applied and pending,
     /// whether the end-of-call report was applied, …); `null` when Temporal is unreachable
     /// or the workflow is gone.
@@ -223,6 +258,11 @@ pub(crate) async fn detail(
         .ok_or_else(|| {
             AdminError::not_found(format!("no call with vapi_call_id {vapi_call_id:?}"))
         })?;
+    let appointments = appointments::Entity::find()
+        .filter(appointments::Column::CallId.eq(row.id))
+        .order_by_asc(appointments::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
     let workflow_id = callsaga_workflows::call_workflow_id(&vapi_call_id);
     let (workflow, workflow_unavailable) = match live_state(&state, &workflow_id).await {
         Ok(v) => (Some(v), None),
@@ -230,6 +270,7 @@ pub(crate) async fn detail(
     };
     Ok(Json(CallDetail {
         call: row.into(),
+        appointments: appointments.into_iter().map(Into::into).collect(),
         workflow,
         workflow_unavailable,
         temporal_ui_url: ui_link(&state.settings.temporal, &workflow_id),

@@ -57,6 +57,8 @@ async fn book(
         idempotency_key: Set(format!("key-{}", Uuid::new_v4().simple())),
         created_at: Set(now),
         updated_at: Set(now),
+        email_failed_at: Set(None),
+        email_error: Set(None),
     }
     .insert(db)
     .await

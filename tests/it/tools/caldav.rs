@@ -135,8 +135,9 @@ async fn sagas_against_a_real_caldav_calendar() {
         "the event is deleted from CalDAV"
     );
 
-    // A whole call with one CalDAV booking (plan, then event → record as separate steps),
-    // ended and billed: the history of that branch.
+    // A whole call with one CalDAV booking (plan, then event → record as separate steps, the
+    // confirmation email after the answer), ended and billed: the history of that branch
+    // (`booking-caldav.json` keeps the one from before `booking-email-after-answer-v1`).
     let recorded = new_call_id();
     let a = call_tool(
         &app,
@@ -148,6 +149,12 @@ async fn sagas_against_a_real_caldav_calendar() {
     assert!(text(&a).contains("is booked"), "{a}");
     assert_eq!(events().await.len(), 1);
     crate::histories::end_with(&app, &recorded, "customer-ended-call").await;
-    crate::helpers::record_history(&app, &recorded, "booking-caldav.json").await;
+    assert!(
+        crate::helpers::mails(&mail)
+            .iter()
+            .any(|m| m.contains("Recorded")),
+        "its confirmation was sent before the call's workflow completed"
+    );
+    crate::helpers::record_history(&app, &recorded, "booking-caldav-after-answer.json").await;
     app.shutdown().await;
 }

@@ -2,11 +2,15 @@
 //! forced at each step), duplicates, the deadline, and two callers racing for one slot (issue 4).
 
 mod caldav;
+mod call_link;
 mod compensation;
+mod confirmation;
 mod race;
 mod running_call;
 
-use crate::helpers::{Engine, TestApp, mail_dir, mails, new_call_id, sample_value, spawn_app_with};
+use crate::helpers::{
+    Engine, TestApp, mail_dir, mails_eventually, new_call_id, sample_value, spawn_app_with,
+};
 use callsaga_entity::appointments;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -131,7 +135,7 @@ async fn availability_booking_listing_rescheduling_and_cancelling() {
             .unwrap()
             .starts_with("embedded:")
     );
-    let sent = mails(&mail);
+    let sent = mails_eventually(&mail, 1).await;
     assert_eq!(sent.len(), 1, "confirmation email");
     assert!(sent[0].contains("j.groesser@example.de") && sent[0].contains("10:30"));
 
@@ -184,7 +188,11 @@ async fn availability_booking_listing_rescheduling_and_cancelling() {
     .await;
     assert!(text(&a).contains("cancelled"), "{a}");
     assert!(booked(&app).await.is_empty());
-    assert_eq!(mails(&mail).len(), 3, "confirmation, moved, cancelled");
+    assert_eq!(
+        mails_eventually(&mail, 3).await.len(),
+        3,
+        "confirmation, moved, cancelled"
+    );
 
     // Unknown tool, unreadable arguments, unclear date: speakable errors, HTTP 200.
     let a = call_tool(&app, &call, "make_coffee", json!({})).await;
@@ -260,6 +268,6 @@ async fn the_same_tool_call_twice_has_one_effect_and_one_answer() {
     assert_eq!(a, b);
     assert_eq!(a, c);
     assert_eq!(booked(&app).await.len(), 1);
-    assert_eq!(mails(&mail).len(), 1);
+    assert_eq!(mails_eventually(&mail, 1).await.len(), 1);
     app.shutdown().await;
 }
