@@ -7,10 +7,11 @@
 
 use crate::activities::{CallEndActivities, CallRecordActivities};
 use crate::payloads::{
-    ApplyEventInput, CallEvent, CallSnapshot, CallState, CallTimeouts, CallWorkflowInput,
-    CloseCallInput,
+    ApplyEventInput, BillOutcome, CallEvent, CallSnapshot, CallState, CallTimeouts,
+    CallWorkflowInput, CloseCallInput,
 };
 use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, REPORT_MISSING, USER_ID};
+use crate::step_failure::{Step, absorb};
 use crate::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -35,8 +36,14 @@ pub struct CallWorkflow {
     /// Workflow time at which the call was first seen ended (starts the report watchdog).
     ended_seen_at: Option<SystemTime>,
     billed: bool,
+    /// The charge failed for good (see [`crate::step_failure`]).
+    pub(crate) billing_failed: bool,
     /// `<saga>/<activity>` of every compensation that ran (`!` prefix: it failed for good).
     compensations: Vec<String>,
+    /// Events that failed for good and were skipped.
+    pub(crate) events_skipped: u32,
+    /// Steps that failed for good and were recorded and skipped, `<step>: <failure type>`.
+    pub(crate) failures: Vec<String>,
 }
 
 impl CallWorkflow {
@@ -44,6 +51,12 @@ impl CallWorkflow {
         if self.seen.insert(event.inbox_id) {
             self.pending.push_back(event);
         }
+    }
+
+    /// Whether the last charge failed for good. Only this: when `billed` changes decides
+    /// whether billing runs again, which the recorded histories fix.
+    fn record_billing_failure(&mut self, status: &str) {
+        self.billing_failed = status == BillOutcome::BILLING_FAILED;
     }
 
     pub(crate) fn record_compensation(&mut self, label: String, ok: bool) {
@@ -135,7 +148,10 @@ impl CallWorkflow {
 
         if v2 && !ctx.state(|s| s.billed) {
             let outcome = crate::billing::run(ctx, &workflow_id, &input.vapi_call_id).await?;
-            ctx.state_mut(|s| s.billed = outcome.status == "billed" || s.billed);
+            ctx.state_mut(|s| {
+                s.billed = outcome.status == "billed" || s.billed;
+                s.record_billing_failure(&outcome.status);
+            });
         }
         // Updates and signals that are still running must not be cut off by completion.
         let view = ctx.clone();
@@ -155,7 +171,7 @@ impl CallWorkflow {
             return Ok(false);
         };
         let previous = ctx.state(|s| s.snapshot.clone());
-        let snapshot = ctx
+        let applied = ctx
             .execute_local_activity(
                 CallRecordActivities::apply_event,
                 ApplyEventInput {
@@ -165,7 +181,23 @@ impl CallWorkflow {
                 },
                 record_options(),
             )
-            .await?;
+            .await;
+        let snapshot = match applied {
+            Ok(snapshot) => snapshot,
+            // An event that no longer applies (it does not parse, it is not this call's): the
+            // row keeps what the other events made of it, and the call goes on without it.
+            Err(e) => {
+                absorb(
+                    ctx,
+                    Step::ApplyEvent {
+                        inbox_id: event.inbox_id,
+                    },
+                    e,
+                )
+                .await?;
+                return Ok(ctx.state(|s| s.snapshot.report_applied && s.pending.is_empty()));
+            }
+        };
         publish_changes(ctx, &previous, &snapshot);
         let now = ctx.workflow_time();
         let done = ctx.state_mut(|s| {
@@ -197,7 +229,7 @@ impl CallWorkflow {
         ctx.set_current_details(
             "watchdog: no end-of-call report in time; closing from what is known",
         );
-        let snapshot = ctx
+        let closed = ctx
             .execute_local_activity(
                 CallEndActivities::close_without_report,
                 CloseCallInput {
@@ -206,13 +238,25 @@ impl CallWorkflow {
                 },
                 record_options(),
             )
-            .await?;
-        let previous = ctx.state(|s| s.snapshot.clone());
-        publish_changes(ctx, &previous, &snapshot);
-        ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
-        ctx.state_mut(|s| s.snapshot = snapshot);
+            .await;
+        match closed {
+            Ok(snapshot) => {
+                let previous = ctx.state(|s| s.snapshot.clone());
+                publish_changes(ctx, &previous, &snapshot);
+                ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
+                ctx.state_mut(|s| s.snapshot = snapshot);
+            }
+            // Billing still runs, from what the row holds (or it fails for good and says so).
+            Err(e) => {
+                absorb(ctx, Step::CloseWithoutReport, e).await?;
+                ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
+            }
+        }
         let outcome = crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
-        ctx.state_mut(|s| s.billed = outcome.status == "billed");
+        ctx.state_mut(|s| {
+            s.billed = outcome.status == "billed";
+            s.record_billing_failure(&outcome.status);
+        });
 
         // A late report corrects the call.
         let window = secs(timeouts.late_report_window_secs);
@@ -225,7 +269,8 @@ impl CallWorkflow {
                 return Ok(());
             }
             if Self::apply_next(ctx, workflow_id, &input.vapi_call_id).await? {
-                crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
+                let outcome = crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
+                ctx.state_mut(|s| s.record_billing_failure(&outcome.status));
                 return Ok(());
             }
         }
@@ -290,6 +335,9 @@ impl CallWorkflow {
             tool_calls_answered: u32::try_from(self.tool_answers.len()).unwrap_or(u32::MAX),
             report_missing: self.snapshot.report_missing,
             billed: self.billed,
+            billing_failed: self.billing_failed,
+            events_skipped: self.events_skipped,
+            failures: self.failures.clone(),
         }
     }
 }

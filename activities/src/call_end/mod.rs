@@ -2,9 +2,11 @@
 //! Bound to `callsaga_workflows::activities::CallEndActivities`.
 
 mod billing;
+pub mod billing_retry;
 mod close;
 pub mod escalation;
 pub mod escalation_rules;
+mod failed_step;
 
 use crate::Activities;
 use crate::email::Email;
@@ -12,7 +14,7 @@ use crate::tools::guarded;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::payloads::{
     BillCallInput, BillOutcome, CallSnapshot, CloseCallInput, EscalationSummary,
-    SettleEscalationsInput,
+    RecordFailureInput, SettleEscalationsInput,
 };
 use callsaga_workflows::tool_payloads::{
     EscalationDecision, MarkEscalationInput, Planned, ToolInput,
@@ -62,6 +64,8 @@ impl CallEndActivitiesImpl {
         _ctx: ActivityContext,
         input: SettleEscalationsInput,
     ) -> Result<EscalationSummary, ActivityError> {
+        // Test hook: a permanent failure of the whole step (nothing settled).
+        self.deps.faults.before("escalation.settle")?;
         let (summary, emails) = escalation::settle(&self.deps, &input).await?;
         for (key, draft) in emails {
             let email = Email {
@@ -91,6 +95,15 @@ impl CallEndActivitiesImpl {
             Box::pin(billing::charge(&self.deps, &input)),
         )
         .await
+    }
+
+    #[activity(definition = markers::RecordFailure)]
+    pub async fn record_failure(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RecordFailureInput,
+    ) -> Result<(), ActivityError> {
+        failed_step::record(&self.deps, &input).await
     }
 
     #[activity(definition = markers::CloseWithoutReport)]
