@@ -180,6 +180,18 @@ async fn a_permanent_failure_at_each_end_of_call_step_is_recorded_and_every_call
         );
         assert_eq!(usage_entries(&app, &injected).await, 1);
 
+        // A transient failure is not skipped: it is retried until the event applies.
+        let retried = new_call_id();
+        app.app.faults.fail("call.apply_event", Fault::Transient, 2);
+        full_call(&app, &retried).await;
+        assert!(log_of(&app, &retried, EVENT_SKIPPED).await.is_empty());
+        let state = &detail(&app, &retried).await["workflow"];
+        assert_eq!(
+            (&state["events_applied"], &state["events_skipped"]),
+            (&json!(3), &json!(0)),
+            "{state}"
+        );
+
         // 4. Settling the escalations fails for good: billing still runs.
         let unsettled = new_call_id();
         app.app

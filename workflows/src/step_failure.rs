@@ -51,7 +51,8 @@ pub(crate) async fn absorb(
     step: Step,
     err: ActivityExecutionError,
 ) -> Result<(), ActivityExecutionError> {
-    if !ctx.patched(PATCH_CALL_END_ALWAYS) {
+    // A cancelled step is the workflow being cancelled: not a failure to skip.
+    if err.as_cancelled().is_some() || !ctx.patched(PATCH_CALL_END_ALWAYS) {
         return Err(err);
     }
     let failure_type = failure_type(&err).unwrap_or("Unknown").to_owned();
