@@ -370,3 +370,96 @@ async fn a_duration_the_timestamps_contradict_or_over_the_longest_call_is_billed
         app.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_charge_is_recorded_once_and_the_retry_bills_it_only_once_the_cause_is_fixed() {
+    use callsaga_activities::call_end::billing_retry::{self, RetryError};
+    use callsaga_activities::{CallEndActivitiesImpl, CallRecordActivitiesImpl};
+    use callsaga_workflows::payloads::{ApplyEventInput, RecordFailureInput};
+    use temporalio_sdk::testing::ActivityEnvironment;
+
+    for engine in engines().await {
+        let deps = crate::activity_env::deps(engine).await;
+        let env = ActivityEnvironment::builder()
+            .register_activities(CallRecordActivitiesImpl::new(deps.clone()))
+            .register_activities(CallEndActivitiesImpl::new(deps.clone()))
+            .build();
+        let call = new_call_id();
+        let workflow_id = format!("call-{call}");
+        for name in ["inbound-in-progress.json", "customer-ended-call.json"] {
+            let inbox_id = crate::activity_env::inbox(&deps, &call, name).await;
+            let input = ApplyEventInput {
+                workflow_id: workflow_id.clone(),
+                vapi_call_id: call.clone(),
+                inbox_id,
+            };
+            env.run(CallRecordActivitiesImpl::apply_event, input)
+                .await
+                .unwrap();
+        }
+        // The workflow's record of the failed charge, twice (a retry of the activity).
+        let failure = RecordFailureInput {
+            workflow_id: workflow_id.clone(),
+            vapi_call_id: call.clone(),
+            step: "billing.charge".into(),
+            failure_type: "LedgerInvalidRequest".into(),
+            message: "invalid ledger request: amount".into(),
+            inbox_id: None,
+        };
+        for _ in 0..2 {
+            env.run(CallEndActivitiesImpl::record_failure, failure.clone())
+                .await
+                .unwrap();
+        }
+        let rows = event_log::Entity::find()
+            .filter(event_log::Column::Kind.eq(BILLING_FAILED))
+            .all(&deps.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "recorded once ({engine:?})");
+        assert_eq!(rows[0].data["failure_type"], "LedgerInvalidRequest");
+        let row = callsaga_entity::calls::Entity::find()
+            .filter(callsaga_entity::calls::Column::VapiCallId.eq(&call))
+            .one(&deps.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.billing_status.as_deref(), Some("billing_failed"));
+        assert_eq!(rows[0].call_id, Some(row.id));
+
+        // The cause is not fixed yet: the retry says so and nothing changes.
+        deps.faults.fail("billing.charge", Fault::Permanent, 1);
+        match billing_retry::retry(&deps, &call).await {
+            Err(RetryError::Failed { failure_type, .. }) => {
+                assert_eq!(failure_type, "InjectedFault")
+            }
+            other => panic!("{other:?}"),
+        }
+        let usage = || ledger::usage_entries_for_call(&deps.db, row.id);
+        assert_eq!(usage().await.unwrap(), 0);
+        // Fixed: billed once, and then there is nothing left to retry.
+        let retried = billing_retry::retry(&deps, &call).await.unwrap();
+        assert_eq!(
+            (retried.outcome.status.as_str(), retried.outcome.charged),
+            ("billed", SAMPLE_CHARGE)
+        );
+        assert!(matches!(
+            billing_retry::retry(&deps, &call).await,
+            Err(RetryError::NotFailed(status)) if status == "billed"
+        ));
+        assert!(matches!(
+            billing_retry::retry(&deps, "no-such-call").await,
+            Err(RetryError::NotFound(_))
+        ));
+        assert_eq!(usage().await.unwrap(), 1);
+        let user = users::Entity::find()
+            .filter(users::Column::Email.eq(DEMO_USER_EMAIL))
+            .one(&deps.db)
+            .await
+            .unwrap()
+            .unwrap();
+        ledger::balance_invariant(&deps.db, user.id, DEMO_CREDITS)
+            .await
+            .unwrap();
+    }
+}
