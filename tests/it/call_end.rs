@@ -463,3 +463,30 @@ async fn a_failed_charge_is_recorded_once_and_the_retry_bills_it_only_once_the_c
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_bills_a_call_whose_close_fails_for_good() {
+    for engine in engines().await {
+        let app = app(
+            engine,
+            json!({ "calls": { "report_timeout_secs": 1, "max_call_secs": 600, "late_report_window_secs": 1 } }),
+        )
+        .await;
+        let call = new_call_id();
+        app.app
+            .faults
+            .fail("call.close_without_report", Fault::Permanent, 1);
+        app.post_webhook(&sample("inbound-in-progress.json", &call))
+            .await;
+        app.post_webhook(&sample("inbound-ended.json", &call)).await;
+        app.call_result(&call).await;
+        let failed = log_of(&app, &call, STEP_FAILED).await;
+        assert_eq!(failed.len(), 1, "{failed:?} ({engine:?})");
+        assert_eq!(failed[0]["step"], "call.close_without_report");
+        let row = app.call_row(&call).await;
+        assert_eq!(row.billing_status.as_deref(), Some("billed"), "{engine:?}");
+        assert_eq!(usage_entries(&app, &call).await, 1);
+        invariant(&app, DEMO_CREDITS).await;
+        app.shutdown().await;
+    }
+}

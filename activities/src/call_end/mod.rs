@@ -112,6 +112,8 @@ impl CallEndActivitiesImpl {
         _ctx: ActivityContext,
         input: CloseCallInput,
     ) -> Result<CallSnapshot, ActivityError> {
+        // Test hook: the watchdog's close failing for good.
+        self.deps.faults.before("call.close_without_report")?;
         close::close_without_report(&self.deps, &input).await
     }
 }
