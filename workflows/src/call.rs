@@ -53,8 +53,8 @@ impl CallWorkflow {
         }
     }
 
-    /// Whether the last charge failed for good. Only this: when `billed` changes decides
-    /// whether billing runs again, which the recorded histories fix.
+    /// Whether the last charge failed for good. `billed` is left to each caller as before: it
+    /// decides whether billing runs again, and the recorded histories fix when it does.
     fn record_billing_failure(&mut self, status: &str) {
         self.billing_failed = status == BillOutcome::BILLING_FAILED;
     }
