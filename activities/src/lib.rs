@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod call_end;
 pub mod call_record;
 pub mod email;
+pub mod event_log;
 pub mod failure;
 pub mod faults;
 pub mod ledger;
@@ -42,6 +43,8 @@ pub struct Activities {
     pub pricing: Pricing,
     /// Agents of recent tool calls (off unless [`Activities::with_agent_cache`]).
     pub agents: AgentCache,
+    /// The longest call billed (`calls.max_call_secs`): a longer duration is capped and flagged.
+    pub max_call_secs: u64,
 }
 
 impl Activities {
@@ -63,7 +66,14 @@ impl Activities {
             faults,
             pricing,
             agents: AgentCache::default(),
+            max_call_secs: callsaga_workflows::payloads::CallTimeouts::default().max_call_secs,
         }
+    }
+
+    /// Bills no call longer than `secs` (the watchdog's `calls.max_call_secs`).
+    pub fn with_max_call_secs(mut self, secs: u64) -> Self {
+        self.max_call_secs = secs;
+        self
     }
 
     /// Reuses a tool call's agent for `ttl` (see [`agent_cache`]).

@@ -110,6 +110,77 @@ pub fn billable_duration_ms(
         .or_else(|| span(status_started_at, status_ended_at))
 }
 
+/// How far a reported duration may differ from the call's own `endedAt − startedAt` before it
+/// is not trusted (both come from Vapi; real reports agree to the millisecond).
+pub const DURATION_TOLERANCE_MS: i64 = 5_000;
+
+/// Why a reported duration was not billed as reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationFlag {
+    /// It differs from the call's own timestamps by more than [`DURATION_TOLERANCE_MS`].
+    ContradictsTimestamps,
+    /// It (or the timestamps) exceeds the longest call (`calls.max_call_secs`).
+    ExceedsMaxCall,
+}
+
+impl DurationFlag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ContradictsTimestamps => "contradicts_timestamps",
+            Self::ExceedsMaxCall => "exceeds_max_call",
+        }
+    }
+}
+
+/// The duration to bill and, when the reported one was not trusted, why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedDuration {
+    pub billed_ms: Option<i64>,
+    /// `endedAt − startedAt`, when both are known and in order.
+    pub timestamps_ms: Option<i64>,
+    pub flag: Option<DurationFlag>,
+}
+
+/// [`billable_duration_ms`] from the reported duration and the call's timestamps, checked: a
+/// reported duration that contradicts the timestamps is replaced by them, and a duration longer
+/// than `max_call_ms` is billed from the timestamps, capped at `max_call_ms`. Either is flagged.
+pub fn checked_duration(
+    reported_ms: Option<i64>,
+    started_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    max_call_ms: i64,
+) -> CheckedDuration {
+    let timestamps_ms = started_at
+        .zip(ended_at)
+        .map(|(start, end)| (end - start).num_milliseconds())
+        .filter(|ms| *ms >= 0);
+    let duration = billable_duration_ms(reported_ms, started_at, ended_at, None, None);
+    let contradicts = matches!(
+        (reported_ms.filter(|ms| *ms >= 0), timestamps_ms),
+        (Some(reported), Some(span)) if (reported - span).abs() > DURATION_TOLERANCE_MS
+    );
+    let (billed_ms, flag) = if contradicts {
+        let span = timestamps_ms.unwrap_or(0);
+        (
+            Some(span.min(max_call_ms)),
+            Some(DurationFlag::ContradictsTimestamps),
+        )
+    } else if duration.is_some_and(|ms| ms > max_call_ms) {
+        let from_timestamps = timestamps_ms.unwrap_or(max_call_ms);
+        (
+            Some(from_timestamps.min(max_call_ms)),
+            Some(DurationFlag::ExceedsMaxCall),
+        )
+    } else {
+        (duration, None)
+    };
+    CheckedDuration {
+        billed_ms,
+        timestamps_ms,
+        flag,
+    }
+}
+
 /// The price of `duration_ms` in credits (0 for a zero or negative duration).
 ///
 /// - [`PricingMode::PerStartedMinute`]: `ceil(ms / 60 000) × price`.
@@ -321,6 +392,65 @@ mod tests {
         assert_eq!(
             billable_duration_ms(Some(-1), at(10), at(0), at(3), at(0)),
             None
+        );
+    }
+
+    #[test]
+    fn a_duration_that_contradicts_the_timestamps_is_billed_from_them() {
+        let max = 4 * 3_600_000;
+        // Agrees (within the tolerance): billed as reported.
+        let ok = checked_duration(Some(110_000), at(0), at(112), max);
+        assert_eq!((ok.billed_ms, ok.flag), (Some(110_000), None));
+        // An absurd report against a 110 s call: the timestamps win.
+        let absurd = checked_duration(Some(9_000_000_000), at(0), at(110), max);
+        assert_eq!(
+            (absurd.billed_ms, absurd.flag),
+            (Some(110_000), Some(DurationFlag::ContradictsTimestamps))
+        );
+        // Shorter than the timestamps by more than the tolerance: the timestamps too.
+        let short = checked_duration(Some(1_000), at(0), at(110), max);
+        assert_eq!(
+            (short.billed_ms, short.flag),
+            (Some(110_000), Some(DurationFlag::ContradictsTimestamps))
+        );
+        // Contradicting and the timestamps over the limit: capped.
+        let both = checked_duration(Some(1), at(0), at(5 * 3_600), max);
+        assert_eq!(
+            (both.billed_ms, both.flag),
+            (Some(max), Some(DurationFlag::ContradictsTimestamps))
+        );
+    }
+
+    #[test]
+    fn a_duration_over_the_longest_call_is_capped_and_flagged() {
+        let max = 3_600_000;
+        // No timestamps to check against: capped at the longest call.
+        let alone = checked_duration(Some(9_000_000_000), None, None, max);
+        assert_eq!(
+            (alone.billed_ms, alone.flag),
+            (Some(max), Some(DurationFlag::ExceedsMaxCall))
+        );
+        // Report and timestamps agree, both too long.
+        let long = checked_duration(Some(7_200_000), at(0), at(7_200), max);
+        assert_eq!(
+            (long.billed_ms, long.flag),
+            (Some(max), Some(DurationFlag::ExceedsMaxCall))
+        );
+        // Only timestamps, too long.
+        let span = checked_duration(None, at(0), at(7_200), max);
+        assert_eq!(
+            (span.billed_ms, span.flag),
+            (Some(max), Some(DurationFlag::ExceedsMaxCall))
+        );
+        // Exactly the longest call is fine; nothing known stays nothing.
+        assert_eq!(checked_duration(Some(max), None, None, max).flag, None);
+        assert_eq!(
+            checked_duration(None, None, None, max),
+            CheckedDuration {
+                billed_ms: None,
+                timestamps_ms: None,
+                flag: None
+            }
         );
     }
 

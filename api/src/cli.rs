@@ -57,6 +57,22 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Billing of calls whose charge failed for good (`billing_status = billing_failed`).
+    Billing {
+        #[command(subcommand)]
+        action: BillingAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingAction {
+    /// Bills the call again through the same idempotent ledger path, once the cause of the
+    /// failure is fixed (it charges once however often it runs). Lists of failed calls:
+    /// `GET /admin/v1/calls?billing_status=billing_failed`.
+    Retry {
+        /// Vapi's call id.
+        vapi_call_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +126,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Inbox { action } => inbox(settings, action).await,
         Command::Replay { paths } => crate::replay::run(&paths).await,
+        Command::Billing {
+            action: BillingAction::Retry { vapi_call_id },
+        } => retry_billing(settings, &vapi_call_id).await,
         Command::Seed { file: Some(path) } => {
             let db = crate::db::connect_and_migrate(&settings).await?;
             let r = crate::seed::from_file(&db, &path).await?;
@@ -236,6 +255,22 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
                 println!("{:<40} {:?}", m.name(), m.status());
             }
         }
+    }
+    Ok(())
+}
+
+async fn retry_billing(settings: Settings, vapi_call_id: &str) -> anyhow::Result<()> {
+    let db = crate::db::connect(&settings).await?;
+    let deps = crate::admin::billing::retry_deps(db, &settings)?;
+    let retried = callsaga_activities::call_end::billing_retry::retry(&deps, vapi_call_id).await?;
+    println!(
+        "call {vapi_call_id}: {} ({} credits, ledger entry {})",
+        retried.outcome.status,
+        retried.outcome.charged,
+        retried.outcome.ledger_entry_id.as_deref().unwrap_or("none")
+    );
+    if let Some(e) = retried.email_error {
+        println!("the low-balance email was not sent: {e}");
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub struct Model {
     pub recording_url: Option<String>,
     pub vapi_cost: Option<f64>,
     pub charged_credits: Option<i64>,
-    /// `billed` | `not_billable` | `pending`.
+    /// `billed` | `not_billable` | `no_user` | `billing_failed` (the charge failed for good).
     pub billing_status: Option<String>,
     pub report_missing: bool,
     pub escalation_status: Option<String>,

@@ -11,7 +11,7 @@ use callsaga_workflows::payloads::{ApplyEventInput, BillCallInput};
 use std::sync::Arc;
 use temporalio_sdk::testing::{ActivityEnvironment, ActivityEnvironmentError};
 
-async fn deps(engine: Engine) -> Activities {
+pub(crate) async fn deps(engine: Engine) -> Activities {
     let settings = callsaga_api::Settings::from_overrides(serde_json::json!({
         "database_url": fresh_database_url(engine).await,
     }))
@@ -28,7 +28,7 @@ async fn deps(engine: Engine) -> Activities {
     )
 }
 
-async fn inbox(deps: &Activities, call: &str, name: &str) -> i64 {
+pub(crate) async fn inbox(deps: &Activities, call: &str, name: &str) -> i64 {
     let body = sample(name, call);
     callsaga_api::inbox::accept(
         &deps.db,

@@ -208,7 +208,8 @@ async fn grace_credits_low_balance_email_and_unbillable_calls() {
 async fn the_watchdog_bills_a_call_without_report_and_a_late_report_corrects_it() {
     let (app, _) = app_with(
         Engine::Sqlite,
-        json!({ "calls": { "report_timeout_secs": 2, "max_call_secs": 3, "late_report_window_secs": 6 } }),
+        // The longest call (600 s) is above the 110 s report: billing caps durations at it.
+        json!({ "calls": { "report_timeout_secs": 2, "max_call_secs": 600, "late_report_window_secs": 6 } }),
     )
     .await;
     let id = new_call_id();
@@ -266,7 +267,15 @@ async fn the_watchdog_bills_a_call_without_report_and_a_late_report_corrects_it(
         DEMO_CREDITS - SAMPLE_CHARGE
     );
 
+    invariant(&app, DEMO_CREDITS).await;
+    app.shutdown().await;
+
     // No end at all: closed after the maximum call duration.
+    let (app, _) = app_with(
+        Engine::Sqlite,
+        json!({ "calls": { "report_timeout_secs": 2, "max_call_secs": 3, "late_report_window_secs": 6 } }),
+    )
+    .await;
     let silent = new_call_id();
     app.post_webhook(&sample("inbound-in-progress.json", &silent))
         .await;

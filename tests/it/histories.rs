@@ -178,5 +178,30 @@ async fn every_important_branch_runs_and_can_be_recorded() {
     let result = app.call_result(&call).await;
     assert!(result.report_missing);
     record_history(&app, &call, "watchdog-closed.json").await;
+
+    // An event that fails for good is recorded and skipped, and the call goes on
+    // (`call-end-always-v1`): here the in-progress update; the report still bills the call.
+    let call = new_call_id();
+    app.app.faults.fail("call.apply_event", Fault::Permanent, 1);
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    end_with(&app, &call, "customer-ended-call").await;
+    assert_eq!(
+        app.call_row(&call).await.billing_status.as_deref(),
+        Some("billed")
+    );
+    record_history(&app, &call, "call-end-event-skipped.json").await;
+
+    // The charge fails for good: the call is `billing_failed` and the workflow completes.
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    app.app.faults.fail("billing.charge", Fault::Permanent, 1);
+    end_with(&app, &call, "customer-ended-call").await;
+    assert_eq!(
+        app.call_row(&call).await.billing_status.as_deref(),
+        Some("billing_failed")
+    );
+    record_history(&app, &call, "call-end-billing-failed.json").await;
     app.shutdown().await;
 }

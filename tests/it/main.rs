@@ -4,6 +4,7 @@ mod activity_env;
 mod admin;
 mod billing;
 mod calendar;
+mod call_end;
 mod db_faults;
 mod email;
 mod escalation;

@@ -5,7 +5,7 @@
 
 use crate::payloads::{
     ApplyEventInput, BillCallInput, BillOutcome, CallSnapshot, CloseCallInput, EscalationSummary,
-    SettleEscalationsInput,
+    RecordFailureInput, SettleEscalationsInput,
 };
 use crate::tool_payloads::{
     AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan,
@@ -169,6 +169,14 @@ impl CallEndActivities {
     pub fn close_without_report(input: CloseCallInput) -> Result<CallSnapshot, ActivityError> {
         unimplemented!()
     }
+
+    /// Records a step that failed for good and was skipped: an `event_log` row and a metric;
+    /// for the charge also `calls.billing_status = billing_failed`. Idempotent on the workflow
+    /// id, the step and the inbox id.
+    #[activity(name = "call_end.record_failure")]
+    pub fn record_failure(input: RecordFailureInput) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
 }
 
 /// Marker types, for `#[activity(definition = ...)]` in the implementing crate.
@@ -179,7 +187,8 @@ pub mod markers {
         SetAppointmentTime,
     };
     pub use super::call_end_activities::{
-        ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, SettleEscalations,
+        ChargeCall, CloseWithoutReport, MarkEscalation, OpenEscalation, RecordFailure,
+        SettleEscalations,
     };
     pub use super::call_record_activities::ApplyEvent;
     pub use super::tool_planning_activities::{Answer, PlanBooking, PlanCancel, PlanReschedule};

@@ -7,10 +7,11 @@
 
 use crate::activities::{CallEndActivities, CallRecordActivities};
 use crate::payloads::{
-    ApplyEventInput, CallEvent, CallSnapshot, CallState, CallTimeouts, CallWorkflowInput,
-    CloseCallInput, FailedEmail,
+    ApplyEventInput, BillOutcome, CallEvent, CallSnapshot, CallState, CallTimeouts,
+    CallWorkflowInput, CloseCallInput, FailedEmail,
 };
 use crate::search_attributes::{AGENT_ID, CALL_ID, CALL_STATUS, REPORT_MISSING, USER_ID};
+use crate::step_failure::{Step, absorb};
 use crate::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -35,6 +36,8 @@ pub struct CallWorkflow {
     /// Workflow time at which the call was first seen ended (starts the report watchdog).
     ended_seen_at: Option<SystemTime>,
     billed: bool,
+    /// The charge failed for good (see [`crate::step_failure`]).
+    pub(crate) billing_failed: bool,
     /// `<saga>/<activity>` of every compensation that ran (`!` prefix: it failed for good).
     compensations: Vec<String>,
     /// Emails queued after answering a caller, sent by `after_answer::send_queued`.
@@ -43,6 +46,10 @@ pub struct CallWorkflow {
     pub(crate) emails_failed: Vec<FailedEmail>,
     /// Set when the call's own work is done; the queued emails are the last thing left.
     pub(crate) closing: bool,
+    /// Events that failed for good and were skipped.
+    pub(crate) events_skipped: u32,
+    /// Steps that failed for good and were recorded and skipped, `<step>: <failure type>`.
+    pub(crate) failures: Vec<String>,
 }
 
 impl CallWorkflow {
@@ -50,6 +57,12 @@ impl CallWorkflow {
         if self.seen.insert(event.inbox_id) {
             self.pending.push_back(event);
         }
+    }
+
+    /// Whether the last charge failed for good. `billed` is left to each caller as before: it
+    /// decides whether billing runs again, and the recorded histories fix when it does.
+    fn record_billing_failure(&mut self, status: &str) {
+        self.billing_failed = status == BillOutcome::BILLING_FAILED;
     }
 
     pub(crate) fn record_compensation(&mut self, label: String, ok: bool) {
@@ -174,7 +187,10 @@ impl CallWorkflow {
 
         if v2 && !ctx.state(|s| s.billed) {
             let outcome = crate::billing::run(ctx, &workflow_id, &input.vapi_call_id).await?;
-            ctx.state_mut(|s| s.billed = outcome.status == "billed" || s.billed);
+            ctx.state_mut(|s| {
+                s.billed = outcome.status == "billed" || s.billed;
+                s.record_billing_failure(&outcome.status);
+            });
         }
         // Updates and signals that are still running must not be cut off by completion.
         let view = ctx.clone();
@@ -194,7 +210,7 @@ impl CallWorkflow {
             return Ok(false);
         };
         let previous = ctx.state(|s| s.snapshot.clone());
-        let snapshot = ctx
+        let applied = ctx
             .execute_local_activity(
                 CallRecordActivities::apply_event,
                 ApplyEventInput {
@@ -204,7 +220,23 @@ impl CallWorkflow {
                 },
                 record_options(),
             )
-            .await?;
+            .await;
+        let snapshot = match applied {
+            Ok(snapshot) => snapshot,
+            // An event that no longer applies (it does not parse, it is not this call's): the
+            // row keeps what the other events made of it, and the call goes on without it.
+            Err(e) => {
+                absorb(
+                    ctx,
+                    Step::ApplyEvent {
+                        inbox_id: event.inbox_id,
+                    },
+                    e,
+                )
+                .await?;
+                return Ok(ctx.state(|s| s.snapshot.report_applied && s.pending.is_empty()));
+            }
+        };
         publish_changes(ctx, &previous, &snapshot);
         let now = ctx.workflow_time();
         let done = ctx.state_mut(|s| {
@@ -236,7 +268,7 @@ impl CallWorkflow {
         ctx.set_current_details(
             "watchdog: no end-of-call report in time; closing from what is known",
         );
-        let snapshot = ctx
+        let closed = ctx
             .execute_local_activity(
                 CallEndActivities::close_without_report,
                 CloseCallInput {
@@ -245,13 +277,25 @@ impl CallWorkflow {
                 },
                 record_options(),
             )
-            .await?;
-        let previous = ctx.state(|s| s.snapshot.clone());
-        publish_changes(ctx, &previous, &snapshot);
-        ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
-        ctx.state_mut(|s| s.snapshot = snapshot);
+            .await;
+        match closed {
+            Ok(snapshot) => {
+                let previous = ctx.state(|s| s.snapshot.clone());
+                publish_changes(ctx, &previous, &snapshot);
+                ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
+                ctx.state_mut(|s| s.snapshot = snapshot);
+            }
+            // Billing still runs, from what the row holds (or it fails for good and says so).
+            Err(e) => {
+                absorb(ctx, Step::CloseWithoutReport, e).await?;
+                ctx.upsert_search_attributes([REPORT_MISSING.value_set(true)]);
+            }
+        }
         let outcome = crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
-        ctx.state_mut(|s| s.billed = outcome.status == "billed");
+        ctx.state_mut(|s| {
+            s.billed = outcome.status == "billed";
+            s.record_billing_failure(&outcome.status);
+        });
 
         // A late report corrects the call.
         let window = secs(timeouts.late_report_window_secs);
@@ -264,7 +308,8 @@ impl CallWorkflow {
                 return Ok(());
             }
             if Self::apply_next(ctx, workflow_id, &input.vapi_call_id).await? {
-                crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
+                let outcome = crate::billing::run(ctx, workflow_id, &input.vapi_call_id).await?;
+                ctx.state_mut(|s| s.record_billing_failure(&outcome.status));
                 return Ok(());
             }
         }
@@ -331,6 +376,9 @@ impl CallWorkflow {
             billed: self.billed,
             emails_pending: u32::try_from(self.after_answer.len()).unwrap_or(u32::MAX),
             emails_failed: self.emails_failed.clone(),
+            billing_failed: self.billing_failed,
+            events_skipped: self.events_skipped,
+            failures: self.failures.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod payloads;
 mod reschedule;
 mod saga;
 pub mod search_attributes;
+pub mod step_failure;
 pub mod tool_payloads;
 mod tools;
 

@@ -78,6 +78,16 @@ pub struct CallState {
     pub report_missing: bool,
     #[serde(default)]
     pub billed: bool,
+    /// The charge failed for good (`calls.billing_status = billing_failed`; see
+    /// `callsaga billing retry`).
+    #[serde(default)]
+    pub billing_failed: bool,
+    /// Events that failed for good and were skipped (recorded in `event_log`).
+    #[serde(default)]
+    pub events_skipped: u32,
+    /// End-of-call steps that failed for good and were recorded, `<step>: <failure type>`.
+    #[serde(default)]
+    pub failures: Vec<String>,
     /// Emails queued after answering a caller (booking confirmations) and not sent yet.
     #[serde(default)]
     pub emails_pending: u32,
@@ -150,7 +160,8 @@ pub struct BillCallInput {
 /// What billing did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillOutcome {
-    /// `billed`, `not_billable`, `no_user`.
+    /// `billed`, `not_billable`, `no_user`, or [`BillOutcome::BILLING_FAILED`] (the charge
+    /// failed for good; nothing was written to the ledger).
     pub status: String,
     pub charged: i64,
     /// Set when this charge took the balance below the user's threshold: email it once.
@@ -158,4 +169,26 @@ pub struct BillOutcome {
     pub low_balance_email: Option<crate::tool_payloads::EmailDraft>,
     #[serde(default)]
     pub ledger_entry_id: Option<String>,
+}
+
+impl BillOutcome {
+    /// `calls.billing_status` of a call whose charge failed for good.
+    pub const BILLING_FAILED: &'static str = "billing_failed";
+}
+
+/// Input of `call_end.record_failure`: a step of the call that failed for good and was skipped
+/// (an event that no longer applies, escalations that cannot be settled, a charge that cannot
+/// be made, a low-balance email that cannot be sent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordFailureInput {
+    pub workflow_id: String,
+    pub vapi_call_id: String,
+    /// The pinned activity name of the step, e.g. `call.apply_event` or `billing.charge`.
+    pub step: String,
+    /// The failure's application type (`InboxEventUnparsable`, `LedgerInvalidRequest`, …).
+    pub failure_type: String,
+    pub message: String,
+    /// For `call.apply_event`: the skipped inbox event.
+    #[serde(default)]
+    pub inbox_id: Option<i64>,
 }

@@ -119,7 +119,7 @@ fn step_options() -> LocalActivityOptions {
 
 /// Compensations (and durable steps) must eventually happen: retry until they succeed or fail
 /// permanently (0 = no attempt limit).
-fn compensation_options() -> LocalActivityOptions {
+pub(crate) fn compensation_options() -> LocalActivityOptions {
     LocalActivityOptions::builder()
         .start_to_close_timeout(Duration::from_secs(10))
         .retry_policy(

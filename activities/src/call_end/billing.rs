@@ -3,9 +3,10 @@
 //! `call:<vapi call id>:correction`.
 
 use crate::Activities;
+use crate::event_log::{self, DURATION_CORRECTED, Entry};
 use crate::failure::{permanent, transient};
 use crate::ledger::{self, Adjust, ChargeCall};
-use crate::pricing::{billable_duration_ms, charge_for, is_billable};
+use crate::pricing::{CheckedDuration, charge_for, checked_duration, is_billable};
 use callsaga_entity::{calls, credit_ledger, users};
 use callsaga_workflows::payloads::{BillCallInput, BillOutcome};
 use callsaga_workflows::tool_payloads::EmailDraft;
@@ -34,8 +35,14 @@ pub(crate) async fn charge(
             ..Default::default()
         });
     };
-    let duration =
-        billable_duration_ms(call.duration_ms, call.started_at, call.ended_at, None, None);
+    let checked = checked_duration(
+        call.duration_ms,
+        call.started_at,
+        call.ended_at,
+        i64::try_from(deps.max_call_secs.saturating_mul(1_000)).unwrap_or(i64::MAX),
+    );
+    flag_duration(deps, &call, user_id, &checked).await?;
+    let duration = checked.billed_ms;
     let billable = is_billable(
         call.started_at.is_some(),
         call.ended_reason.as_deref(),
@@ -141,6 +148,49 @@ pub(crate) async fn charge(
         low_balance_email,
         ledger_entry_id: entry.map(|e| e.to_string()),
     })
+}
+
+/// A duration not billed as reported is flagged once per call: an `event_log` row (shown in the
+/// admin call detail) and a metric.
+async fn flag_duration(
+    deps: &Activities,
+    call: &calls::Model,
+    user_id: uuid::Uuid,
+    checked: &CheckedDuration,
+) -> Result<(), ActivityError> {
+    let Some(flag) = checked.flag else {
+        return Ok(());
+    };
+    let written = event_log::log_once(
+        &deps.db,
+        Entry {
+            key: &format!("call:{}:duration", call.vapi_call_id),
+            user_id: Some(user_id),
+            call_id: Some(call.id),
+            kind: DURATION_CORRECTED,
+            data: serde_json::json!({
+                "reason": flag.as_str(),
+                "reported_ms": call.duration_ms,
+                "timestamps_ms": checked.timestamps_ms,
+                "billed_ms": checked.billed_ms,
+                "max_call_secs": deps.max_call_secs,
+            }),
+        },
+    )
+    .await
+    .map_err(transient)?;
+    if written {
+        metrics::counter!("callsaga_durations_corrected_total", "reason" => flag.as_str())
+            .increment(1);
+        tracing::warn!(
+            call.id = %call.vapi_call_id,
+            reason = flag.as_str(),
+            reported_ms = ?call.duration_ms,
+            billed_ms = ?checked.billed_ms,
+            "reported call duration not trusted; billed from the timestamps"
+        );
+    }
+    Ok(())
 }
 
 async fn set_billing(

@@ -2,9 +2,11 @@
 //! Bound to `callsaga_workflows::activities::CallEndActivities`.
 
 mod billing;
+pub mod billing_retry;
 mod close;
 pub mod escalation;
 pub mod escalation_rules;
+mod failed_step;
 mod settle;
 
 use crate::Activities;
@@ -13,7 +15,7 @@ use crate::tools::guarded;
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::payloads::{
     BillCallInput, BillOutcome, CallSnapshot, CloseCallInput, EscalationSummary,
-    SettleEscalationsInput,
+    RecordFailureInput, SettleEscalationsInput,
 };
 use callsaga_workflows::tool_payloads::{
     EscalationDecision, MarkEscalationInput, Planned, ToolInput,
@@ -63,6 +65,8 @@ impl CallEndActivitiesImpl {
         _ctx: ActivityContext,
         input: SettleEscalationsInput,
     ) -> Result<EscalationSummary, ActivityError> {
+        // Test hook: a permanent failure of the whole step (nothing settled).
+        self.deps.faults.before("escalation.settle")?;
         let (summary, emails) = settle::settle(&self.deps, &input).await?;
         for (key, draft) in emails {
             let email = Email {
@@ -99,12 +103,23 @@ impl CallEndActivitiesImpl {
         .await
     }
 
+    #[activity(definition = markers::RecordFailure)]
+    pub async fn record_failure(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RecordFailureInput,
+    ) -> Result<(), ActivityError> {
+        failed_step::record(&self.deps, &input).await
+    }
+
     #[activity(definition = markers::CloseWithoutReport)]
     pub async fn close_without_report(
         self: Arc<Self>,
         _ctx: ActivityContext,
         input: CloseCallInput,
     ) -> Result<CallSnapshot, ActivityError> {
+        // Test hook: the watchdog's close failing for good.
+        self.deps.faults.before("call.close_without_report")?;
         close::close_without_report(&self.deps, &input).await
     }
 }

@@ -39,6 +39,8 @@ impl CallRecordActivitiesImpl {
         _ctx: ActivityContext,
         input: ApplyEventInput,
     ) -> Result<CallSnapshot, ActivityError> {
+        // Test hook: an event that fails for good (as one that no longer parses would).
+        self.deps.faults.before("call.apply_event")?;
         apply_event(&self.deps, &input).await
     }
 }

@@ -9,10 +9,10 @@ use crate::settings::TemporalSettings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use callsaga_entity::{appointments, calls};
+use callsaga_entity::{appointments, calls, event_log};
 use callsaga_workflows::CallWorkflow;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -23,6 +23,12 @@ use uuid::Uuid;
 
 /// `calls.status` values.
 const STATUSES: &[&str] = &["queued", "ringing", "in-progress", "forwarding", "ended"];
+
+/// `calls.billing_status` values.
+const BILLING_STATUSES: &[&str] = &["billed", "not_billable", "no_user", "billing_failed"];
+
+/// Most `event_log` rows shown with one call.
+const MAX_CALL_EVENTS: u64 = 100;
 
 /// Longest wait for Temporal to answer the `state` query; past it the call is shown without.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,6 +50,9 @@ pub struct CallSummary {
     pub duration_ms: Option<i64>,
     pub ended_reason: Option<String>,
     pub charged_credits: Option<i64>,
+    /// `billed`, `not_billable`, `no_user`, or `billing_failed` (the charge failed for good:
+    /// `POST /admin/v1/calls/{vapi_call_id}/billing/retry` once the cause is fixed); none
+    /// while the call is not billed yet.
     pub billing_status: Option<String>,
     pub escalation_status: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -136,13 +145,27 @@ impl From<appointments::Model> for CallAppointment {
     }
 }
 
-/// One call: its row, its appointments, the live workflow state and where to look in the
-/// Temporal UI.
+/// An `event_log` row of the call: what happened to it beside its events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallLogEntry {
+    /// E.g. `call.event_skipped` (an event failed for good), `billing.failed`,
+    /// `billing.retried`, `billing.duration_corrected` (the reported duration was not trusted),
+    /// `call_end.step_failed`, `billing.low_balance_crossed`.
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One call: its row, its appointments, its event log, the live workflow state and where to look
+/// in the Temporal UI.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallDetail {
     pub call: CallRecord,
     /// The appointments booked during the call, oldest first.
     pub appointments: Vec<CallAppointment>,
+    /// The call's `event_log` rows, oldest first (at most 100).
+    pub log: Vec<CallLogEntry>,
     /// The result of the call workflow's `state` query (status, events applied and pending,
     /// whether the end-of-call report was applied, …); `null` when Temporal is unreachable
     /// or the workflow is gone.
@@ -161,6 +184,8 @@ pub(crate) struct CallFilter {
     status: Option<String>,
     agent_id: Option<String>,
     user_id: Option<String>,
+    /// `billed`, `not_billable`, `no_user` or `billing_failed`.
+    billing_status: Option<String>,
     /// Calls created at or after this RFC 3339 time, e.g. `2026-11-21T00:00:00Z`.
     from: Option<String>,
     /// Calls created before this RFC 3339 time.
@@ -203,6 +228,16 @@ pub(crate) async fn list(
     })?;
     if let Some(status) = status {
         select = select.filter(calls::Column::Status.eq(status));
+    }
+    let billing = param("billing_status", f.billing_status.as_deref(), |s| {
+        let s = s.to_ascii_lowercase();
+        BILLING_STATUSES
+            .contains(&s.as_str())
+            .then_some(s.clone())
+            .ok_or_else(|| format!("{s:?} is not one of {}", BILLING_STATUSES.join(", ")))
+    })?;
+    if let Some(billing) = billing {
+        select = select.filter(calls::Column::BillingStatus.eq(billing));
     }
     if let Some(id) = param("agent_id", f.agent_id.as_deref(), parse_uuid)? {
         select = select.filter(calls::Column::AgentId.eq(id));
@@ -263,6 +298,20 @@ pub(crate) async fn detail(
         .order_by_asc(appointments::Column::CreatedAt)
         .all(&state.db)
         .await?;
+    let log = event_log::Entity::find()
+        .filter(event_log::Column::CallId.eq(row.id))
+        .order_by_asc(event_log::Column::CreatedAt)
+        .order_by_asc(event_log::Column::Id)
+        .limit(MAX_CALL_EVENTS)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|e| CallLogEntry {
+            kind: e.kind,
+            data: e.data,
+            created_at: e.created_at,
+        })
+        .collect();
     let workflow_id = callsaga_workflows::call_workflow_id(&vapi_call_id);
     let (workflow, workflow_unavailable) = match live_state(&state, &workflow_id).await {
         Ok(v) => (Some(v), None),
@@ -271,6 +320,7 @@ pub(crate) async fn detail(
     Ok(Json(CallDetail {
         call: row.into(),
         appointments: appointments.into_iter().map(Into::into).collect(),
+        log,
         workflow,
         workflow_unavailable,
         temporal_ui_url: ui_link(&state.settings.temporal, &workflow_id),

@@ -11,6 +11,7 @@
 //!   whole HTTP API is served at `GET /openapi.json` ([`openapi`]).
 
 pub mod auth;
+pub mod billing;
 pub mod calls;
 pub mod error;
 pub mod escalations;
@@ -36,6 +37,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(calls::list))
         .routes(routes!(calls::detail))
+        .routes(routes!(billing::retry))
         .routes(routes!(escalations::list))
         .routes(routes!(inbox::list))
         .routes(routes!(inbox::redrive))
