@@ -5,6 +5,7 @@ use crate::live_calls::LiveCalls;
 use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::temporal::LazyClient;
+use callsaga_activities::Activities;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -18,4 +19,8 @@ pub struct AppState {
     pub inbox: InboxWriter,
     /// Calls known to have a workflow (a hint for tool calls).
     pub live_calls: LiveCalls,
+    /// The activities' dependencies in this process, for answering read-only tools from the
+    /// database when the workflow cannot answer in time (never for effects: those run in the
+    /// workflow only).
+    pub tool_reader: Activities,
 }

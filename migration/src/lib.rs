@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_initial;
 mod m20261121_000002_email_outbox;
 mod m20261203_000003_bounded_overlap_triggers;
+mod m20261204_000005_tool_call_fallbacks;
 
 /// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
 /// forbids overlapping booked appointments of one agent.
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261121_000002_email_outbox::Migration),
             Box::new(m20261203_000003_bounded_overlap_triggers::Migration),
+            Box::new(m20261204_000005_tool_call_fallbacks::Migration),
         ]
     }
 }

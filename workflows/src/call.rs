@@ -66,10 +66,23 @@ pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
 /// added later are separate `ctx.patched(..)` calls again.
 pub const PATCH_CURRENT: &str = "call-v3";
 
+/// Patch id of the tool-call time limit: a request with `not_after_ms` that reaches the
+/// workflow later answers "expired" without its saga; one that is in time first makes its
+/// acceptance known (a 1 ms timer ends the workflow task) before the saga's local activities
+/// hold the task open. Only consulted for requests that carry the limit.
+pub const PATCH_TOOL_CALL_NOT_AFTER: &str = "tool-call-not-after-v1";
+
 /// Whether this run takes the branch `patch` introduced: every run under [`PATCH_CURRENT`],
 /// older ones as their history recorded.
 pub(crate) fn has_patch(ctx: &WorkflowContext<CallWorkflow>, patch: &str) -> bool {
     ctx.patched(PATCH_CURRENT) || ctx.patched(patch)
+}
+
+/// The workflow task's time in ms since the Unix epoch (deterministic: from the history).
+fn workflow_time_ms(ctx: &WorkflowContext<CallWorkflow>) -> i64 {
+    ctx.workflow_time()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn secs(n: u64) -> Duration {
@@ -255,6 +268,22 @@ impl CallWorkflow {
     ) -> ToolCallAnswer {
         if let Some(done) = ctx.state(|s| s.tool_answers.get(&request.tool_call_id).cloned()) {
             return done;
+        }
+        if let Some(not_after_ms) = request.not_after_ms
+            && ctx.patched(PATCH_TOOL_CALL_NOT_AFTER)
+        {
+            if workflow_time_ms(ctx) > not_after_ms {
+                let answer = crate::tools::expired(&request);
+                ctx.state_mut(|s| {
+                    s.tool_answers
+                        .insert(request.tool_call_id.clone(), answer.clone())
+                });
+                return answer;
+            }
+            // The server reports an update accepted only when the workflow task that accepted
+            // it completes, and the SDK holds a task open while its local activities run; the
+            // API decides between "confirming" and "we will call you back" on that report.
+            let _ = ctx.timer(Duration::from_millis(1)).await;
         }
         let input = ToolInput {
             workflow_id: ctx.workflow_id().to_owned(),

@@ -89,6 +89,15 @@ impl ToolPlanningActivitiesImpl {
     }
 }
 
+/// A read-only tool's answer computed right here, by the code of the `tools.answer` activity:
+/// the API's answer when the call's workflow cannot give it in time (Temporal slow or down).
+/// Reading has no effect to keep exactly once, so answering outside the workflow is safe.
+pub async fn answer_read_only(deps: &Activities, input: &ToolInput) -> anyhow::Result<Speech> {
+    timed("tools.answer_direct", answer::answer(deps, input))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
 pub struct AppointmentActivitiesImpl {
     deps: Activities,
 }
