@@ -16,4 +16,5 @@ mod migrations;
 mod replay;
 mod resilience;
 mod testservers;
+mod tool_outage;
 mod tools;

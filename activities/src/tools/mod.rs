@@ -14,7 +14,7 @@ mod plan;
 
 use crate::Activities;
 use crate::email::OutboxCheck;
-use crate::faults::FaultPlan;
+use crate::faults::{Fault, FaultPlan};
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::tool_payloads::{
     AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan, CreateEventInput,
@@ -118,6 +118,9 @@ pub(crate) async fn guarded<T>(
     let started = std::time::Instant::now();
     let result = async {
         let fault = faults.before(name)?;
+        if let Some(Fault::Slow(delay)) = fault {
+            tokio::time::sleep(delay).await;
+        }
         let out = work.await?;
         FaultPlan::after(name, fault)?;
         Ok(out)

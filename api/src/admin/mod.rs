@@ -1,5 +1,5 @@
 //! The admin HTTP API under `/admin/v1`: calls with their live workflow state, credit ledgers
-//! and top-ups, escalations, and tenant configuration (users, agents, phone numbers,
+//! and top-ups, escalations, callback requests of tool calls Temporal could not take, and tenant configuration (users, agents, phone numbers,
 //! escalation configs).
 //!
 //! - Authenticated by its own bearer token (`admin.token`, compared in constant time); without
@@ -11,6 +11,7 @@
 //!   whole HTTP API is served at `GET /openapi.json` ([`openapi`]).
 
 pub mod auth;
+pub mod callback_requests;
 pub mod calls;
 pub mod error;
 pub mod escalations;
@@ -36,6 +37,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::list))
         .routes(routes!(calls::detail))
         .routes(routes!(escalations::list))
+        .routes(routes!(callback_requests::list))
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::top_up))
         .merge(tenants::api())
