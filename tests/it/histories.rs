@@ -55,7 +55,8 @@ async fn every_important_branch_runs_and_can_be_recorded() {
 
     // A booking before any status update: its update-with-start starts the workflow. The
     // watchdog and both booking patches ride on the one `call-v3` patch: one marker and one
-    // TemporalChangeVersion upsert in the call instead of three.
+    // TemporalChangeVersion upsert in the call instead of three. The booking carries a time
+    // limit (`not_after_ms`), whose own later patch the update handler consults first.
     let call = new_call_id();
     let a = call_tool(&app, &call, "book_appointment", booking(day, "12:00")).await;
     assert!(
@@ -66,9 +67,16 @@ async fn every_important_branch_runs_and_can_be_recorded() {
         .await;
     end_with(&app, &call, "customer-ended-call").await;
     assert_call_id_set_at_start(&app, &call).await;
+    let (current, not_after) = (
+        callsaga_workflows::call::PATCH_CURRENT,
+        callsaga_workflows::call::PATCH_TOOL_CALL_NOT_AFTER,
+    );
     assert_eq!(
         patch_upserts(&app, &call).await,
-        vec![format!("[\"{}\"]", callsaga_workflows::call::PATCH_CURRENT)]
+        vec![
+            format!("[\"{not_after}\"]"),
+            format!("[\"{current}\",\"{not_after}\"]")
+        ]
     );
     record_history(&app, &call, "tool-call-first.json").await;
 
@@ -209,7 +217,10 @@ async fn a_tool_call_past_its_time_limit_never_takes_effect() {
         )
         .await
         .expect("update");
-    assert!(answer.error.is_some() && answer.result.is_none(), "{answer:?}");
+    assert!(
+        answer.error.is_some() && answer.result.is_none(),
+        "{answer:?}"
+    );
     let booked = callsaga_entity::appointments::Entity::find()
         .all(&app.app.state.db)
         .await

@@ -107,7 +107,13 @@ async fn wait_for_workflow(app: &TestApp, call: &str) {
     }
 }
 
-async fn timed_tool(app: &TestApp, call: &str, id: &str, name: &str, args: Value) -> (Value, Duration) {
+async fn timed_tool(
+    app: &TestApp,
+    call: &str,
+    id: &str,
+    name: &str,
+    args: Value,
+) -> (Value, Duration) {
     let started = Instant::now();
     let answer = call_tool_id(app, call, id, name, args).await;
     (answer, started.elapsed())
@@ -129,20 +135,40 @@ async fn stopped(engine: Engine) {
     let call = new_call_id();
     let day = future_weekday(1);
 
-    let a = call_tool(&app, &call, "book_appointment", booking(day, "09:00", "Before")).await;
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking(day, "09:00", "Before"),
+    )
+    .await;
     assert!(text(&a).contains("booked"), "{engine:?}: {a}");
     let slots_args = json!({ "date": day.to_string(), "timeOfDay": "morning" });
     let healthy = call_tool(&app, &call, "check_availability", slots_args.clone()).await;
 
     server.stop().await.unwrap();
     // Read-only: the same real slots, from the database, within about a second.
-    let (a, took) = timed_tool(&app, &call, "tc_down_slots", "check_availability", slots_args.clone()).await;
+    let (a, took) = timed_tool(
+        &app,
+        &call,
+        "tc_down_slots",
+        "check_availability",
+        slots_args.clone(),
+    )
+    .await;
     assert!(took < READ_BUDGET, "{engine:?}: availability took {took:?}");
     assert_eq!(a["result"], healthy["result"], "{engine:?}: {a}");
 
     // Effectful: an honest "we will call you back" within the deadline, recorded durably.
     let args = booking(day, "10:00", "During");
-    let (a, took) = timed_tool(&app, &call, "tc_down_book", "book_appointment", args.clone()).await;
+    let (a, took) = timed_tool(
+        &app,
+        &call,
+        "tc_down_book",
+        "book_appointment",
+        args.clone(),
+    )
+    .await;
     assert!(took < DEADLINE, "{engine:?}: booking took {took:?}");
     assert!(is_callback(&a), "{engine:?}: {a}");
     let rows = fallbacks_of(&app, "tc_down_book").await;
@@ -151,14 +177,24 @@ async fn stopped(engine: Engine) {
     assert_eq!(rows[0].tool, "book_appointment");
     assert_eq!(rows[0].vapi_call_id, call);
     assert!(rows[0].agent_id.is_some());
-    let (a, _) = timed_tool(&app, &call, "tc_down_escalate", "escalate_to_human", json!({ "reason": "complaint" })).await;
+    let (a, _) = timed_tool(
+        &app,
+        &call,
+        "tc_down_escalate",
+        "escalate_to_human",
+        json!({ "reason": "complaint" }),
+    )
+    .await;
     assert!(is_callback(&a), "{engine:?}: {a}");
     assert_eq!(fallbacks_of(&app, "tc_down_escalate").await.len(), 1);
 
     // The admin API lists them.
     let resp = app
         .http
-        .get(format!("{}/admin/v1/callback-requests?vapi_call_id={call}", app.app.base_url()))
+        .get(format!(
+            "{}/admin/v1/callback-requests?vapi_call_id={call}",
+            app.app.base_url()
+        ))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -179,12 +215,25 @@ async fn stopped(engine: Engine) {
     let (a, _) = timed_tool(&app, &call, "tc_down_book", "book_appointment", args).await;
     assert!(is_callback(&a), "{engine:?}: {a}");
     assert_eq!(fallbacks_of(&app, "tc_down_book").await.len(), 1);
-    let a = call_tool(&app, &call, "book_appointment", booking(day, "11:00", "After")).await;
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking(day, "11:00", "After"),
+    )
+    .await;
     assert!(text(&a).contains("booked"), "{engine:?}: {a}");
-    assert!(appointments_of(&app, "During").await.is_empty(), "{engine:?}");
+    assert!(
+        appointments_of(&app, "During").await.is_empty(),
+        "{engine:?}"
+    );
     assert_eq!(mails_to(&mail, "During"), 0);
     for name in ["Before", "After"] {
-        assert_eq!(appointments_of(&app, name).await.len(), 1, "{engine:?}: {name}");
+        assert_eq!(
+            appointments_of(&app, name).await.len(),
+            1,
+            "{engine:?}: {name}"
+        );
         assert_eq!(mails_to(&mail, name), 1, "{engine:?}: {name}");
     }
     app.shutdown().await;
@@ -223,7 +272,13 @@ async fn frozen(engine: Engine) {
     let other_day = future_weekday(3);
 
     // Answered before the freeze.
-    let a = call_tool(&app, &call, "book_appointment", booking(day, "09:00", "Quick")).await;
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking(day, "09:00", "Quick"),
+    )
+    .await;
     assert!(text(&a).contains("booked"), "{engine:?}: {a}");
     let slots_args = json!({ "date": other_day.to_string() });
     let healthy = call_tool(&app, &call, "check_availability", slots_args.clone()).await;
@@ -234,24 +289,66 @@ async fn frozen(engine: Engine) {
         .fail("booking.plan", Fault::Slow(Duration::from_secs(2)), 2);
     let spawn = |id: &'static str, call: String, name: &'static str, args: Value| {
         let app = app.clone();
-        tokio::spawn(async move { (id, name, timed_tool(&app, &call, id, "book_appointment", args).await) })
+        tokio::spawn(async move {
+            (
+                id,
+                name,
+                timed_tool(&app, &call, id, "book_appointment", args).await,
+            )
+        })
     };
     let mut tasks = vec![
-        spawn("tc_slow_1", call.clone(), "Slow1", booking(day, "09:30", "Slow1")),
-        spawn("tc_slow_2", call.clone(), "Slow2", booking(day, "10:00", "Slow2")),
+        spawn(
+            "tc_slow_1",
+            call.clone(),
+            "Slow1",
+            booking(day, "09:30", "Slow1"),
+        ),
+        spawn(
+            "tc_slow_2",
+            call.clone(),
+            "Slow2",
+            booking(day, "10:00", "Slow2"),
+        ),
     ];
     let until = Instant::now() + Duration::from_secs(5);
-    while accepted_updates(&app, &call).await.iter().filter(|u| u.starts_with("tc_slow")).count() < 2 {
-        assert!(Instant::now() < until, "{engine:?}: both slow bookings accepted");
+    while accepted_updates(&app, &call)
+        .await
+        .iter()
+        .filter(|u| u.starts_with("tc_slow"))
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < until,
+            "{engine:?}: both slow bookings accepted"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.freeze().await.unwrap();
 
     // Sent during the freeze: a booking in this call, one starting a new call, and a read.
     let new_call = new_call_id();
-    tasks.push(spawn("tc_frozen_1", call.clone(), "Frozen1", booking(day, "10:30", "Frozen1")));
-    tasks.push(spawn("tc_frozen_2", new_call.clone(), "Frozen2", booking(day, "11:00", "Frozen2")));
-    let (a, took) = timed_tool(&app, &call, "tc_frozen_slots", "check_availability", slots_args).await;
+    tasks.push(spawn(
+        "tc_frozen_1",
+        call.clone(),
+        "Frozen1",
+        booking(day, "10:30", "Frozen1"),
+    ));
+    tasks.push(spawn(
+        "tc_frozen_2",
+        new_call.clone(),
+        "Frozen2",
+        booking(day, "11:00", "Frozen2"),
+    ));
+    let (a, took) = timed_tool(
+        &app,
+        &call,
+        "tc_frozen_slots",
+        "check_availability",
+        slots_args,
+    )
+    .await;
     assert!(took < READ_BUDGET, "{engine:?}: availability took {took:?}");
     assert_eq!(a["result"], healthy["result"], "{engine:?}: {a}");
     let mut promised = vec!["Quick"];
@@ -261,7 +358,10 @@ async fn frozen(engine: Engine) {
         assert!(took < DEADLINE, "{engine:?}: {id} took {took:?}");
         if id.starts_with("tc_slow") {
             // Accepted: durably on its way, and the caller gave an email address.
-            assert!(text(&answer).contains("confirming") && text(&answer).contains("email"), "{engine:?}: {id}: {answer}");
+            assert!(
+                text(&answer).contains("confirming") && text(&answer).contains("email"),
+                "{engine:?}: {id}: {answer}"
+            );
             promised.push(name);
         } else {
             assert!(is_callback(&answer), "{engine:?}: {id}: {answer}");
@@ -275,25 +375,48 @@ async fn frozen(engine: Engine) {
     let until = Instant::now() + Duration::from_secs(60);
     for name in ["Slow1", "Slow2"] {
         while appointments_of(&app, name).await.is_empty() || mails_to(&mail, name) == 0 {
-            assert!(Instant::now() < until, "{engine:?}: {name} completes after the thaw");
+            assert!(
+                Instant::now() < until,
+                "{engine:?}: {name} completes after the thaw"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     wait_for_workflow(&app, &call).await;
-    let a = call_tool(&app, &call, "book_appointment", booking(day, "14:00", "After")).await;
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking(day, "14:00", "After"),
+    )
+    .await;
     assert!(text(&a).contains("booked"), "{engine:?}: {a}");
     promised.push("After");
     for name in promised {
-        assert_eq!(appointments_of(&app, name).await.len(), 1, "{engine:?}: {name}");
+        assert_eq!(
+            appointments_of(&app, name).await.len(),
+            1,
+            "{engine:?}: {name}"
+        );
         assert_eq!(mails_to(&mail, name), 1, "{engine:?}: {name}");
     }
     // The refused ones never take effect, even where the server got to them after the thaw
     // (their workflows answer them "expired"), and a retry hears the same.
     for (id, name) in refused {
         let on = if name == "Frozen2" { &new_call } else { &call };
-        let (a, _) = timed_tool(&app, on, id, "book_appointment", booking(day, "10:30", name)).await;
+        let (a, _) = timed_tool(
+            &app,
+            on,
+            id,
+            "book_appointment",
+            booking(day, "10:30", name),
+        )
+        .await;
         assert!(is_callback(&a), "{engine:?}: {id}: {a}");
-        assert!(appointments_of(&app, name).await.is_empty(), "{engine:?}: {name}");
+        assert!(
+            appointments_of(&app, name).await.is_empty(),
+            "{engine:?}: {name}"
+        );
         assert_eq!(mails_to(&mail, name), 0, "{engine:?}: {name}");
         assert_eq!(fallbacks_of(&app, id).await.len(), 1, "{engine:?}: {id}");
     }

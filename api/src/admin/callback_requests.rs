@@ -67,7 +67,12 @@ pub(crate) async fn list(
     if let Some(id) = param("agent_id", f.agent_id.as_deref(), parse_uuid)? {
         select = select.filter(tool_call_fallbacks::Column::AgentId.eq(id));
     }
-    if let Some(call) = f.vapi_call_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(call) = f
+        .vapi_call_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         select = select.filter(tool_call_fallbacks::Column::VapiCallId.eq(call));
     }
     let page = page::fetch(

@@ -50,8 +50,11 @@ pub(super) async fn answer(
         Err(_) => {}
     }
 
-    let accept = Duration::from_millis(state.settings.tools.accept_ms)
-        .min(deadline.saturating_duration_since(Instant::now()).saturating_sub(ACCEPT_GRACE));
+    let accept = Duration::from_millis(state.settings.tools.accept_ms).min(
+        deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(ACCEPT_GRACE),
+    );
     request.not_after_ms = Some(wall_clock_ms() + i64::try_from(accept.as_millis()).unwrap_or(0));
     let give_up = Instant::now() + accept + ACCEPT_GRACE;
     let reason = match tokio::time::timeout_at(
@@ -76,12 +79,18 @@ pub(super) async fn answer(
                 Ok(Err(e)) => {
                     tracing::warn!(call.id = %vapi_call_id, tool = %request.name, error = %format!("{e:#}"), "accepted tool call: its answer could not be read; it completes in the workflow");
                     let german = tool_fallback::agent(state, envelope).await.german;
-                    (tool_fallback::confirming(&request, german), Outcome::Deadline)
+                    (
+                        tool_fallback::confirming(&request, german),
+                        Outcome::Deadline,
+                    )
                 }
                 Err(_) => {
                     tracing::warn!(call.id = %vapi_call_id, tool = %request.name, "accepted tool call passed its deadline; it completes in the workflow");
                     let german = tool_fallback::agent(state, envelope).await.german;
-                    (tool_fallback::confirming(&request, german), Outcome::Deadline)
+                    (
+                        tool_fallback::confirming(&request, german),
+                        Outcome::Deadline,
+                    )
                 }
             };
         }

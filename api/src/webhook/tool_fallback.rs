@@ -115,7 +115,10 @@ pub(super) async fn request_callback(
         status: Set(CALLBACK_REQUESTED.to_owned()),
         created_at: Set(chrono::Utc::now()),
     };
-    match tool_call_fallbacks::Entity::insert(row).exec(&state.db).await {
+    match tool_call_fallbacks::Entity::insert(row)
+        .exec(&state.db)
+        .await
+    {
         Ok(_) => {}
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
         Err(e) => return Err(e),
@@ -137,7 +140,11 @@ pub const CALLBACK_REQUESTED: &str = "callback_requested";
 
 /// An effectful tool call that cannot be done now: the business calls back when there is a
 /// number to call, else the caller is only told to try again.
-pub(super) fn cannot_now(request: &ToolCallRequest, german: bool, callback: bool) -> ToolCallAnswer {
+pub(super) fn cannot_now(
+    request: &ToolCallRequest,
+    german: bool,
+    callback: bool,
+) -> ToolCallAnswer {
     let text = match (german, callback) {
         (true, true) => "Das kann ich leider gerade nicht erledigen. Ein Kollege ruft Sie zurück.",
         (false, true) => "I'm sorry, I can't do that right now. The business will call you back.",
