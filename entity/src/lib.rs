@@ -19,7 +19,7 @@ pub mod escalation_configs;
 pub mod escalation_logs;
 pub mod event_log;
 pub mod phone_numbers;
-pub mod tool_call_fallbacks;
+pub mod tool_call_claims;
 pub mod users;
 pub mod webhook_inbox;
 
@@ -39,7 +39,7 @@ pub mod prelude {
     pub use crate::escalation_logs::Entity as EscalationLogs;
     pub use crate::event_log::Entity as EventLog;
     pub use crate::phone_numbers::Entity as PhoneNumbers;
-    pub use crate::tool_call_fallbacks::Entity as ToolCallFallbacks;
+    pub use crate::tool_call_claims::Entity as ToolCallClaims;
     pub use crate::users::Entity as Users;
     pub use crate::webhook_inbox::Entity as WebhookInbox;
 }

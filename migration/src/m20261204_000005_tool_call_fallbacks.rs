@@ -1,6 +1,6 @@
-//! `tool_call_fallbacks`: effectful tool calls that Temporal could not take in time. The
-//! caller heard that it cannot be done right now and that the business will call back; each
-//! row is that callback request (one per tool call id, so a retried tool call finds it).
+//! `tool_call_claims`: who took an effectful tool call (one row per tool call id): its workflow,
+//! before the saga runs, or the API when Temporal could not take it in time (a callback
+//! request: the caller heard that the business will call back).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -9,8 +9,8 @@ use sea_orm_migration::schema::*;
 pub(crate) struct Migration;
 
 #[derive(DeriveIden)]
-enum ToolCallFallbacks {
-    #[sea_orm(iden = "tool_call_fallbacks")]
+enum ToolCallClaims {
+    #[sea_orm(iden = "tool_call_claims")]
     Table,
     Id,
     ToolCallId,
@@ -33,27 +33,28 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table(ToolCallFallbacks::Table)
-                    .col(pk_uuid(ToolCallFallbacks::Id))
-                    .col(string_uniq(ToolCallFallbacks::ToolCallId))
-                    .col(string(ToolCallFallbacks::VapiCallId))
-                    .col(string(ToolCallFallbacks::Tool))
-                    .col(uuid_null(ToolCallFallbacks::AgentId))
-                    .col(string_null(ToolCallFallbacks::CustomerNumber))
-                    .col(string(ToolCallFallbacks::Reason))
-                    .col(string(ToolCallFallbacks::Status))
+                    .table(ToolCallClaims::Table)
+                    .col(pk_uuid(ToolCallClaims::Id))
+                    .col(string_uniq(ToolCallClaims::ToolCallId))
+                    .col(string(ToolCallClaims::VapiCallId))
+                    .col(string(ToolCallClaims::Tool))
+                    .col(uuid_null(ToolCallClaims::AgentId))
+                    .col(string_null(ToolCallClaims::CustomerNumber))
+                    .col(string(ToolCallClaims::Reason))
+                    .col(string(ToolCallClaims::Status))
                     // Written only through sea-orm/sqlx (see the initial migration's notes).
-                    .col(timestamp_with_time_zone(ToolCallFallbacks::CreatedAt))
+                    .col(timestamp_with_time_zone(ToolCallClaims::CreatedAt))
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
                 Index::create()
-                    .name("idx_tool_call_fallbacks_created")
-                    .table(ToolCallFallbacks::Table)
-                    .col(ToolCallFallbacks::CreatedAt)
-                    .col(ToolCallFallbacks::Id)
+                    .name("idx_tool_call_claims_created")
+                    .table(ToolCallClaims::Table)
+                    .col(ToolCallClaims::Status)
+                    .col(ToolCallClaims::CreatedAt)
+                    .col(ToolCallClaims::Id)
                     .to_owned(),
             )
             .await
@@ -61,7 +62,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(ToolCallFallbacks::Table).to_owned())
+            .drop_table(Table::drop().table(ToolCallClaims::Table).to_owned())
             .await
     }
 }

@@ -9,13 +9,12 @@ use crate::resilience::start_server;
 use crate::tools::{call_tool, call_tool_id, future_weekday};
 use callsaga_activities::faults::Fault;
 use callsaga_api::devserver::free_port;
-use callsaga_entity::{appointments, tool_call_fallbacks};
+use callsaga_entity::{appointments, tool_call_claims};
 use callsaga_workflows::CallWorkflow;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 const TOKEN: &str = "outage-admin-token";
 /// `tools.deadline_ms` (the default) and the slack a loaded test machine gets on top.
@@ -83,9 +82,18 @@ fn mails_to(dir: &Path, name: &str) -> usize {
     mails(dir).iter().filter(|m| m.contains(&address)).count()
 }
 
-async fn fallbacks_of(app: &TestApp, tool_call_id: &str) -> Vec<tool_call_fallbacks::Model> {
-    tool_call_fallbacks::Entity::find()
-        .filter(tool_call_fallbacks::Column::ToolCallId.eq(tool_call_id))
+async fn fallbacks_of(app: &TestApp, tool_call_id: &str) -> Vec<tool_call_claims::Model> {
+    claims_of(app, tool_call_id, tool_call_claims::CALLBACK_REQUESTED).await
+}
+
+async fn claims_of(
+    app: &TestApp,
+    tool_call_id: &str,
+    status: &str,
+) -> Vec<tool_call_claims::Model> {
+    tool_call_claims::Entity::find()
+        .filter(tool_call_claims::Column::ToolCallId.eq(tool_call_id))
+        .filter(tool_call_claims::Column::Status.eq(status))
         .all(&app.app.state.db)
         .await
         .unwrap()
@@ -240,20 +248,6 @@ async fn stopped(engine: Engine) {
     server.stop().await.unwrap();
 }
 
-/// The update ids the call's workflow has accepted so far.
-async fn accepted_updates(app: &TestApp, call: &str) -> Vec<String> {
-    crate::helpers::history_events(app, call)
-        .await
-        .into_iter()
-        .filter_map(|e| match e.attributes {
-            Some(Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
-                a.accepted_request?.meta.map(|m| m.update_id)
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporal_frozen_during_bookings_keeps_every_promise_once() {
     for engine in engines().await {
@@ -283,7 +277,7 @@ async fn frozen(engine: Engine) {
     let slots_args = json!({ "date": other_day.to_string() });
     let healthy = call_tool(&app, &call, "check_availability", slots_args.clone()).await;
 
-    // Accepted before the freeze and still running in it: their plan step takes 2 s.
+    // Taken by the workflow before the freeze and still running in it: their plan step takes 2 s.
     app.app
         .faults
         .fail("booking.plan", Fault::Slow(Duration::from_secs(2)), 2);
@@ -297,6 +291,7 @@ async fn frozen(engine: Engine) {
             )
         })
     };
+    let slow_call = new_call_id();
     let mut tasks = vec![
         spawn(
             "tc_slow_1",
@@ -304,26 +299,28 @@ async fn frozen(engine: Engine) {
             "Slow1",
             booking(day, "09:30", "Slow1"),
         ),
+        // In a second call: a workflow takes a new update only once its current task is done.
         spawn(
             "tc_slow_2",
-            call.clone(),
+            slow_call.clone(),
             "Slow2",
             booking(day, "10:00", "Slow2"),
         ),
     ];
+    // Their workflow has claimed both (its acceptance reaches the server only with the
+    // workflow task, which the slow step holds open).
     let until = Instant::now() + Duration::from_secs(5);
-    while accepted_updates(&app, &call)
-        .await
-        .iter()
-        .filter(|u| u.starts_with("tc_slow"))
-        .count()
-        < 2
-    {
-        assert!(
-            Instant::now() < until,
-            "{engine:?}: both slow bookings accepted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for id in ["tc_slow_1", "tc_slow_2"] {
+        while claims_of(&app, id, tool_call_claims::TAKEN_BY_WORKFLOW)
+            .await
+            .is_empty()
+        {
+            assert!(
+                Instant::now() < until,
+                "{engine:?}: {id} claimed by its workflow"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     server.freeze().await.unwrap();
 
@@ -357,7 +354,7 @@ async fn frozen(engine: Engine) {
         let (id, name, (answer, took)) = task.await.unwrap();
         assert!(took < DEADLINE, "{engine:?}: {id} took {took:?}");
         if id.starts_with("tc_slow") {
-            // Accepted: durably on its way, and the caller gave an email address.
+            // Taken in time: durably on its way, and the caller gave an email address.
             assert!(
                 text(&answer).contains("confirming") && text(&answer).contains("email"),
                 "{engine:?}: {id}: {answer}"

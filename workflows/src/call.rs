@@ -5,7 +5,7 @@
 //! attributes current, and completes once the end-of-call report has been applied and no event is
 //! left pending.
 
-use crate::activities::{CallEndActivities, CallRecordActivities};
+use crate::activities::{CallEndActivities, CallRecordActivities, ToolPlanningActivities};
 use crate::payloads::{
     ApplyEventInput, CallEvent, CallSnapshot, CallState, CallTimeouts, CallWorkflowInput,
     CloseCallInput,
@@ -67,15 +67,23 @@ pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
 pub const PATCH_CURRENT: &str = "call-v3";
 
 /// Patch id of the tool-call time limit: a request with `not_after_ms` that reaches the
-/// workflow later answers "expired" without its saga; one that is in time first makes its
-/// acceptance known (a 1 ms timer ends the workflow task) before the saga's local activities
-/// hold the task open. Only consulted for requests that carry the limit.
+/// workflow later answers "expired" without its saga; one that is in time first claims the
+/// tool call (`tools.claim`) and answers "expired" too when the API has already refused it.
+/// Only consulted for requests that carry the limit (effectful tools).
 pub const PATCH_TOOL_CALL_NOT_AFTER: &str = "tool-call-not-after-v1";
 
 /// Whether this run takes the branch `patch` introduced: every run under [`PATCH_CURRENT`],
 /// older ones as their history recorded.
 pub(crate) fn has_patch(ctx: &WorkflowContext<CallWorkflow>, patch: &str) -> bool {
     ctx.patched(PATCH_CURRENT) || ctx.patched(patch)
+}
+
+/// The Vapi call id in the workflow id `call-<vapi call id>`.
+fn vapi_call_id(ctx: &WorkflowContext<CallWorkflow>) -> String {
+    ctx.workflow_id()
+        .strip_prefix("call-")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The workflow task's time in ms since the Unix epoch (deterministic: from the history).
@@ -281,17 +289,30 @@ impl CallWorkflow {
                 return answer;
             }
             // The server reports an update accepted only when the workflow task that accepted
-            // it completes, and the SDK holds a task open while its local activities run; the
-            // API decides between "confirming" and "we will call you back" on that report.
-            let _ = ctx.timer(Duration::from_millis(1)).await;
+            // it completes, and the SDK holds a task open while its local activities run, so
+            // the API may not hear of it in time. The claim decides in the database instead:
+            // the API records its callback request only where the workflow has not claimed the
+            // tool call, and the workflow runs the saga only where the API has not.
+            let input = ToolInput {
+                workflow_id: ctx.workflow_id().to_owned(),
+                vapi_call_id: vapi_call_id(ctx),
+                request: request.clone(),
+            };
+            let claimed = ctx
+                .execute_local_activity(ToolPlanningActivities::claim, input, record_options())
+                .await;
+            if !matches!(claimed, Ok(true)) {
+                let answer = crate::tools::expired(&request);
+                ctx.state_mut(|s| {
+                    s.tool_answers
+                        .insert(request.tool_call_id.clone(), answer.clone())
+                });
+                return answer;
+            }
         }
         let input = ToolInput {
             workflow_id: ctx.workflow_id().to_owned(),
-            vapi_call_id: ctx
-                .workflow_id()
-                .strip_prefix("call-")
-                .unwrap_or_default()
-                .to_owned(),
+            vapi_call_id: vapi_call_id(ctx),
             request: request.clone(),
         };
         let before = ctx.state(|s| s.compensations.len());

@@ -6,6 +6,7 @@
 mod answer;
 mod args;
 mod booking_step;
+mod claim;
 mod context;
 pub(crate) use context::AgentContext;
 mod effects;
@@ -44,6 +45,15 @@ impl ToolPlanningActivitiesImpl {
         input: ToolInput,
     ) -> Result<Speech, ActivityError> {
         timed("tools.answer", answer::answer(&self.deps, &input)).await
+    }
+
+    #[activity(definition = markers::Claim)]
+    pub async fn claim(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<bool, ActivityError> {
+        timed("tools.claim", claim::claim(&self.deps, &input)).await
     }
 
     #[activity(definition = markers::PlanBooking)]

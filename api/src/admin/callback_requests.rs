@@ -1,5 +1,5 @@
 //! `/admin/v1/callback-requests`: effectful tool calls Temporal could not take in time
-//! (`tool_call_fallbacks`), newest first. The caller was told the business will call back (when
+//! (`tool_call_claims` the API took), newest first. The caller was told the business will call back (when
 //! the call had a caller number); this is the list to call back from.
 
 use super::error::{AdminError, ErrorBody};
@@ -9,7 +9,7 @@ use super::tenants::parse_uuid;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use callsaga_entity::tool_call_fallbacks;
+use callsaga_entity::tool_call_claims;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -63,9 +63,10 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     AdminQuery(f): AdminQuery<CallbackRequestFilter>,
 ) -> Result<Json<CallbackRequestList>, AdminError> {
-    let mut select = tool_call_fallbacks::Entity::find();
+    let mut select = tool_call_claims::Entity::find()
+        .filter(tool_call_claims::Column::Status.eq(tool_call_claims::CALLBACK_REQUESTED));
     if let Some(id) = param("agent_id", f.agent_id.as_deref(), parse_uuid)? {
-        select = select.filter(tool_call_fallbacks::Column::AgentId.eq(id));
+        select = select.filter(tool_call_claims::Column::AgentId.eq(id));
     }
     if let Some(call) = f
         .vapi_call_id
@@ -73,14 +74,14 @@ pub(crate) async fn list(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        select = select.filter(tool_call_fallbacks::Column::VapiCallId.eq(call));
+        select = select.filter(tool_call_claims::Column::VapiCallId.eq(call));
     }
     let page = page::fetch(
         &state.db,
         select,
         (
-            tool_call_fallbacks::Column::CreatedAt,
-            tool_call_fallbacks::Column::Id,
+            tool_call_claims::Column::CreatedAt,
+            tool_call_claims::Column::Id,
         ),
         Order::Desc,
         page::cursor(f.cursor.as_deref())?,

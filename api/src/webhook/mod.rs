@@ -11,7 +11,6 @@ mod transfer;
 mod vapi;
 
 pub use effect_tool::ACCEPT_GRACE;
-pub use tool_fallback::CALLBACK_REQUESTED;
 
 use crate::state::AppState;
 use axum::Router;

@@ -1,15 +1,15 @@
 //! What the API answers by itself when the call's workflow cannot answer a tool call in time
 //! (Temporal slow or down). A read-only tool is answered from the database by the code of the
 //! workflow's own `tools.answer` activity, so the caller hears real slots. An effectful tool is
-//! never run here: its callback request is recorded (`tool_call_fallbacks`, one row per tool
-//! call id) and the caller hears honestly that it cannot be done now and that the business will
+//! never run here: its callback request is recorded (`tool_call_claims`, one row per tool
+//! call id, unless the workflow claimed the tool call first) and the caller hears honestly that it cannot be done now and that the business will
 //! call back — or, without a number to call back or when even that write fails, only that it
 //! cannot be done now.
 
 use crate::secret::mask_phone;
 use crate::state::AppState;
 use crate::vapi::Envelope;
-use callsaga_entity::tool_call_fallbacks;
+use callsaga_entity::tool_call_claims::{self, CALLBACK_REQUESTED, TAKEN_BY_WORKFLOW};
 use callsaga_workflows::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr};
 use std::time::Duration;
@@ -79,22 +79,31 @@ impl Reason {
     }
 }
 
-/// The callback request recorded for this tool call earlier (Vapi retries a tool call with the
-/// same id), if any.
+/// The claim of this tool call recorded earlier (Vapi retries a tool call with the same id),
+/// if any.
 pub(super) async fn recorded(
     state: &AppState,
     tool_call_id: &str,
-) -> Result<Option<tool_call_fallbacks::Model>, DbErr> {
-    tool_call_fallbacks::Entity::find()
-        .filter(tool_call_fallbacks::Column::ToolCallId.eq(tool_call_id))
+) -> Result<Option<tool_call_claims::Model>, DbErr> {
+    tool_call_claims::Entity::find()
+        .filter(tool_call_claims::Column::ToolCallId.eq(tool_call_id))
         .one(&state.db)
         .await
 }
 
-/// Records the callback request of a tool call that cannot be done now, keyed by the tool call
-/// id (a second record of the same tool call finds the first). The number is the verified
-/// caller number (`call.customer.number`), never one from the model's arguments. Returns
-/// whether there is a number to call back.
+/// Who owns a tool call after [`request_callback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Claimed {
+    /// The callback request is recorded; `number`: there is a number to call back.
+    Callback { number: bool },
+    /// The workflow claimed the tool call first: its saga runs.
+    Workflow,
+}
+
+/// Records the callback request of a tool call that cannot be done now, unless its workflow
+/// has claimed it first (`tool_call_claims`, one row per tool call id: the first insert wins).
+/// The number is the verified caller number (`call.customer.number`), never one from the
+/// model's arguments.
 pub(super) async fn request_callback(
     state: &AppState,
     envelope: &Envelope,
@@ -102,9 +111,9 @@ pub(super) async fn request_callback(
     request: &ToolCallRequest,
     reason: Reason,
     agent: &Agent,
-) -> Result<bool, DbErr> {
+) -> Result<Claimed, DbErr> {
     let number = envelope.customer_number().map(str::to_owned);
-    let row = tool_call_fallbacks::ActiveModel {
+    let row = tool_call_claims::ActiveModel {
         id: Set(Uuid::new_v4()),
         tool_call_id: Set(request.tool_call_id.clone()),
         vapi_call_id: Set(vapi_call_id.to_owned()),
@@ -115,12 +124,20 @@ pub(super) async fn request_callback(
         status: Set(CALLBACK_REQUESTED.to_owned()),
         created_at: Set(chrono::Utc::now()),
     };
-    match tool_call_fallbacks::Entity::insert(row)
-        .exec(&state.db)
-        .await
-    {
+    match tool_call_claims::Entity::insert(row).exec(&state.db).await {
         Ok(_) => {}
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            let first = recorded(state, &request.tool_call_id).await?;
+            match first {
+                Some(row) if row.status == TAKEN_BY_WORKFLOW => return Ok(Claimed::Workflow),
+                Some(row) => {
+                    return Ok(Claimed::Callback {
+                        number: row.customer_number.is_some(),
+                    });
+                }
+                None => return Err(e),
+            }
+        }
         Err(e) => return Err(e),
     }
     metrics::counter!("callsaga_tool_callbacks_total", "tool" => super::tool_calls::tool_label(&request.name), "reason" => reason.as_str()).increment(1);
@@ -132,11 +149,10 @@ pub(super) async fn request_callback(
         reason = reason.as_str(),
         "tool call not taken by its workflow in time; callback requested"
     );
-    Ok(number.is_some())
+    Ok(Claimed::Callback {
+        number: number.is_some(),
+    })
 }
-
-/// `tool_call_fallbacks.status` of a new row.
-pub const CALLBACK_REQUESTED: &str = "callback_requested";
 
 /// An effectful tool call that cannot be done now: the business calls back when there is a
 /// number to call, else the caller is only told to try again.
