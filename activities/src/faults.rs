@@ -16,6 +16,9 @@ pub enum Fault {
     /// Does the work, then fails as if the result was lost (the activity "succeeded but timed
     /// out"): exercises idempotency of retries.
     AfterEffect,
+    /// Waits this long, then does the work (a slow calendar or database): holds a saga step
+    /// open while a test stops Temporal around it.
+    Slow(std::time::Duration),
 }
 
 #[derive(Clone, Default)]

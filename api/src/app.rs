@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
+use callsaga_activities::Activities;
+use callsaga_activities::email::Mailer;
 use callsaga_activities::faults::FaultPlan;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -105,7 +107,15 @@ impl App {
             settings.calls.clone(),
             faults.clone(),
         );
+        let tool_reader = Activities::new(
+            db.clone(),
+            Arc::new(Mailer::new(&settings.email)?),
+            FaultPlan::default(),
+            settings.billing,
+        )
+        .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms));
         let state = AppState {
+            tool_reader,
             inbox: crate::inbox::InboxWriter::spawn(db.clone()),
             db,
             settings: settings.clone(),

@@ -87,9 +87,11 @@ impl DevServer {
         let bin = path_str(&opts.temporal_bin)?;
         let mut cmd = if opts.die_with_parent {
             // A tiny shell supervisor: stops the server as soon as our process is gone.
-            let script = r#"parent=$1; shift; "$@" & c=$!; trap 'kill $c 2>/dev/null' TERM INT;
+            // SIGCONT after the SIGTERM: a server a test froze (SIGSTOP) stops too.
+            let script = r#"parent=$1; shift; "$@" & c=$!;
+trap 'kill $c 2>/dev/null; kill -CONT $c 2>/dev/null' TERM INT;
 while kill -0 "$parent" 2>/dev/null && kill -0 "$c" 2>/dev/null; do sleep 0.5; done;
-kill "$c" 2>/dev/null; wait "$c""#;
+kill "$c" 2>/dev/null; kill -CONT "$c" 2>/dev/null; wait "$c""#;
             let mut c = Command::new("sh");
             c.arg("-c")
                 .arg(script)
@@ -173,6 +175,51 @@ kill "$c" 2>/dev/null; wait "$c""#;
 
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// The pid of the Temporal server itself: the child, or under the supervisor of
+    /// `die_with_parent` the supervisor's child that runs `start-dev` (Linux `/proc`).
+    pub fn server_pid(&self) -> Option<u32> {
+        let pid = self.child.id()?;
+        // `<bin> server start-dev …` (the supervisor has them further down its arguments).
+        let is_server = |p: u32| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+                args.get(1..3) == Some(&[b"server".as_slice(), b"start-dev".as_slice()])
+            })
+        };
+        if is_server(pid) {
+            return Some(pid);
+        }
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        children
+            .split_whitespace()
+            .filter_map(|c| c.parse().ok())
+            .find(|c| is_server(*c))
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung
+    /// server. [`DevServer::thaw`] resumes it.
+    pub async fn freeze(&self) -> anyhow::Result<()> {
+        self.signal("-STOP").await
+    }
+
+    /// Resumes a frozen server (SIGCONT).
+    pub async fn thaw(&self) -> anyhow::Result<()> {
+        self.signal("-CONT").await
+    }
+
+    async fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self
+            .server_pid()
+            .context("the Temporal server's pid is unknown")?;
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .await?;
+        anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
+        Ok(())
     }
 }
 

@@ -132,6 +132,14 @@ pub struct ToolSettings {
     /// How long a worker reuses an agent's row for its tool calls (0: read it every time); a
     /// change to an agent reaches tool calls within this time.
     pub agent_cache_ms: u64,
+    /// A read-only tool (availability, listings, operator availability) not answered by the
+    /// workflow within this time is answered from the database by the API itself (the same
+    /// code): a caller hears dead air after about a second.
+    pub read_fallback_ms: u64,
+    /// An effectful tool (book, reschedule, cancel, escalate) must be accepted by the workflow
+    /// within this time (plus a grace of 500 ms for the report to arrive), else the caller
+    /// hears that the business will call back, and the tool call can no longer take effect.
+    pub accept_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -198,7 +206,7 @@ fn defaults() -> serde_json::Value {
             "answer_budget_ms": 2_000,
         },
         "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30, "dead_after_rejections": 10, "dead_after_secs": 86400 },
-        "tools": { "deadline_ms": 5000, "agent_cache_ms": 5000 },
+        "tools": { "deadline_ms": 5000, "agent_cache_ms": 5000, "read_fallback_ms": 1000, "accept_ms": 1000 },
         "billing": { "mode": "per_started_minute", "credits_per_minute": 10 },
         "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },
         "email": { "backend": "file", "dir": "data/mail" },

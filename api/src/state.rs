@@ -5,6 +5,7 @@ use crate::live_calls::LiveCalls;
 use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::temporal::LazyClient;
+use callsaga_activities::Activities;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -20,4 +21,8 @@ pub struct AppState {
     pub live_calls: LiveCalls,
     /// HMAC signatures seen within their tolerance window (replays are refused).
     pub replay_guard: Arc<crate::vapi::replay_guard::ReplayGuard>,
+    /// The activities' dependencies in this process, for answering read-only tools from the
+    /// database when the workflow cannot answer in time (never for effects: those run in the
+    /// workflow only).
+    pub tool_reader: Activities,
 }

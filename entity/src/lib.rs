@@ -20,6 +20,7 @@ pub mod escalation_logs;
 pub mod event_log;
 pub mod inbox_call_state;
 pub mod phone_numbers;
+pub mod tool_call_claims;
 pub mod users;
 pub mod webhook_inbox;
 
@@ -40,6 +41,7 @@ pub mod prelude {
     pub use crate::event_log::Entity as EventLog;
     pub use crate::inbox_call_state::Entity as InboxCallState;
     pub use crate::phone_numbers::Entity as PhoneNumbers;
+    pub use crate::tool_call_claims::Entity as ToolCallClaims;
     pub use crate::users::Entity as Users;
     pub use crate::webhook_inbox::Entity as WebhookInbox;
 }

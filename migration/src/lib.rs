@@ -11,6 +11,7 @@ mod m20261121_000001_initial;
 mod m20261121_000002_email_outbox;
 mod m20261203_000003_bounded_overlap_triggers;
 mod m20261204_000004_inbox_call_state;
+mod m20261204_000005_tool_call_fallbacks;
 mod m20261204_000007_email_failed;
 
 /// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_email_outbox::Migration),
             Box::new(m20261203_000003_bounded_overlap_triggers::Migration),
             Box::new(m20261204_000004_inbox_call_state::Migration),
+            Box::new(m20261204_000005_tool_call_fallbacks::Migration),
             Box::new(m20261204_000007_email_failed::Migration),
         ]
     }

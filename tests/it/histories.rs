@@ -58,7 +58,8 @@ async fn every_important_branch_runs_and_can_be_recorded() {
     // A booking before any status update: its update-with-start starts the workflow. The
     // watchdog and all the booking patches ride on the one `call-v4` patch: one marker and one
     // TemporalChangeVersion upsert in the call instead of four (`tool-call-first.json` keeps
-    // the same under `call-v3`).
+    // the same under `call-v3`). The booking carries a time limit (`not_after_ms`), whose own
+    // later patch the update handler consults first.
     let call = new_call_id();
     let a = call_tool(&app, &call, "book_appointment", booking(day, "12:00")).await;
     assert!(
@@ -69,9 +70,16 @@ async fn every_important_branch_runs_and_can_be_recorded() {
         .await;
     end_with(&app, &call, "customer-ended-call").await;
     assert_call_id_set_at_start(&app, &call).await;
+    let (current, not_after) = (
+        callsaga_workflows::call::PATCH_CURRENT,
+        callsaga_workflows::call::PATCH_TOOL_CALL_NOT_AFTER,
+    );
     assert_eq!(
         patch_upserts(&app, &call).await,
-        vec![format!("[\"{}\"]", callsaga_workflows::call::PATCH_CURRENT)]
+        vec![
+            format!("[\"{not_after}\"]"),
+            format!("[\"{current}\",\"{not_after}\"]")
+        ]
     );
     record_history(&app, &call, "tool-call-first-v4.json").await;
 
@@ -203,5 +211,67 @@ async fn every_important_branch_runs_and_can_be_recorded() {
         Some("billing_failed")
     );
     record_history(&app, &call, "call-end-billing-failed.json").await;
+    app.shutdown().await;
+}
+
+/// Tool calls with a time limit (`not_after_ms`, patch `tool-call-not-after-v1`): one in time
+/// (its acceptance made known by a 1 ms timer, then its saga), and one that reaches the
+/// workflow after its limit, as when Temporal held it while the API answered the caller that
+/// the business will call back: answered "expired", and its saga never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_call_past_its_time_limit_never_takes_effect() {
+    use callsaga_workflows::CallWorkflow;
+    use callsaga_workflows::tool_payloads::ToolCallRequest;
+    let mail = crate::helpers::mail_dir();
+    let app = spawn_app_with(
+        Engine::Sqlite,
+        json!({ "email": { "backend": "file", "dir": mail } }),
+    )
+    .await;
+    let day = future_weekday(6);
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    let a = call_tool(&app, &call, "book_appointment", booking(day, "15:00")).await;
+    assert!(
+        a["result"].as_str().unwrap_or_default().contains("booked"),
+        "{a}"
+    );
+
+    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let late = ToolCallRequest {
+        tool_call_id: "tc_late".into(),
+        name: "book_appointment".into(),
+        arguments: booking(day, "16:00"),
+        arguments_error: None,
+        customer_number: Some("+4915112345678".into()),
+        assistant_id: Some(callsaga_api::seed::DEMO_ASSISTANT_ID.into()),
+        phone_number_id: None,
+        not_after_ms: Some(an_hour_ago),
+    };
+    let answer = app
+        .temporal
+        .get_workflow_handle::<CallWorkflow>(callsaga_workflows::call_workflow_id(&call))
+        .execute_update(
+            CallWorkflow::tool_call,
+            late,
+            temporalio_client::WorkflowExecuteUpdateOptions::builder()
+                .update_id("tc_late".to_owned())
+                .build(),
+        )
+        .await
+        .expect("update");
+    assert!(
+        answer.error.is_some() && answer.result.is_none(),
+        "{answer:?}"
+    );
+    let booked = callsaga_entity::appointments::Entity::find()
+        .all(&app.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 1, "only the booking in time: {booked:?}");
+    assert_eq!(crate::helpers::mails(&mail).len(), 1);
+    end_with(&app, &call, "customer-ended-call").await;
+    record_history(&app, &call, "tool-call-not-after.json").await;
     app.shutdown().await;
 }

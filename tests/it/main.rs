@@ -20,4 +20,5 @@ mod relay_isolation;
 mod replay;
 mod resilience;
 mod testservers;
+mod tool_outage;
 mod tools;

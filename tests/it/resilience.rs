@@ -17,7 +17,7 @@ async fn post_ok(app: &TestApp, body: Vec<u8>) {
     );
 }
 
-async fn start_server(port: u16, db: &std::path::Path) -> DevServer {
+pub(crate) async fn start_server(port: u16, db: &std::path::Path) -> DevServer {
     DevServer::start(DevServerOptions {
         temporal_bin: default_temporal_bin().expect("temporal CLI"),
         port,

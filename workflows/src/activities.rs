@@ -41,6 +41,13 @@ impl ToolPlanningActivities {
         unimplemented!()
     }
 
+    /// Claims an effectful tool call for the workflow before its saga runs (its one effect is
+    /// that record): false when the API has already answered it with a callback request.
+    #[activity(name = "tools.claim")]
+    pub fn claim(input: ToolInput) -> Result<bool, ActivityError> {
+        unimplemented!()
+    }
+
     #[activity(name = "booking.plan")]
     pub fn plan_booking(input: ToolInput) -> Result<Planned<BookingPlan>, ActivityError> {
         unimplemented!()
@@ -191,5 +198,7 @@ pub mod markers {
         SettleEscalations,
     };
     pub use super::call_record_activities::ApplyEvent;
-    pub use super::tool_planning_activities::{Answer, PlanBooking, PlanCancel, PlanReschedule};
+    pub use super::tool_planning_activities::{
+        Answer, Claim, PlanBooking, PlanCancel, PlanReschedule,
+    };
 }

@@ -5,7 +5,7 @@
 //! attributes current, and completes once the end-of-call report has been applied and no event is
 //! left pending.
 
-use crate::activities::{CallEndActivities, CallRecordActivities};
+use crate::activities::{CallEndActivities, CallRecordActivities, ToolPlanningActivities};
 use crate::payloads::{
     ApplyEventInput, BillOutcome, CallEvent, CallSnapshot, CallState, CallTimeouts,
     CallWorkflowInput, CloseCallInput, FailedEmail,
@@ -97,12 +97,33 @@ const COVERED_BY_V3: [&str; 3] = [
     crate::booking::PATCH_BOOKING_EMAIL_IN_STEP,
 ];
 
+/// Patch id of the tool-call time limit: a request with `not_after_ms` that reaches the
+/// workflow later answers "expired" without its saga; one that is in time first claims the
+/// tool call (`tools.claim`) and answers "expired" too when the API has already refused it.
+/// Only consulted for requests that carry the limit (effectful tools).
+pub const PATCH_TOOL_CALL_NOT_AFTER: &str = "tool-call-not-after-v1";
+
 /// Whether this run takes the branch `patch` introduced: every run under [`PATCH_CURRENT`],
 /// runs under [`PATCH_V3`] for the patches it covers, older ones as their history recorded.
 pub(crate) fn has_patch(ctx: &WorkflowContext<CallWorkflow>, patch: &str) -> bool {
     ctx.patched(PATCH_CURRENT)
         || (COVERED_BY_V3.contains(&patch) && ctx.patched(PATCH_V3))
         || ctx.patched(patch)
+}
+
+/// The Vapi call id in the workflow id `call-<vapi call id>`.
+fn vapi_call_id(ctx: &WorkflowContext<CallWorkflow>) -> String {
+    ctx.workflow_id()
+        .strip_prefix("call-")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The workflow task's time in ms since the Unix epoch (deterministic: from the history).
+fn workflow_time_ms(ctx: &WorkflowContext<CallWorkflow>) -> i64 {
+    ctx.workflow_time()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn secs(n: u64) -> Duration {
@@ -340,13 +361,42 @@ impl CallWorkflow {
         if let Some(done) = ctx.state(|s| s.tool_answers.get(&request.tool_call_id).cloned()) {
             return done;
         }
+        if let Some(not_after_ms) = request.not_after_ms
+            && ctx.patched(PATCH_TOOL_CALL_NOT_AFTER)
+        {
+            if workflow_time_ms(ctx) > not_after_ms {
+                let answer = crate::tools::expired(&request);
+                ctx.state_mut(|s| {
+                    s.tool_answers
+                        .insert(request.tool_call_id.clone(), answer.clone())
+                });
+                return answer;
+            }
+            // The server reports an update accepted only when the workflow task that accepted
+            // it completes, and the SDK holds a task open while its local activities run, so
+            // the API may not hear of it in time. The claim decides in the database instead:
+            // the API records its callback request only where the workflow has not claimed the
+            // tool call, and the workflow runs the saga only where the API has not.
+            let input = ToolInput {
+                workflow_id: ctx.workflow_id().to_owned(),
+                vapi_call_id: vapi_call_id(ctx),
+                request: request.clone(),
+            };
+            let claimed = ctx
+                .execute_local_activity(ToolPlanningActivities::claim, input, record_options())
+                .await;
+            if !matches!(claimed, Ok(true)) {
+                let answer = crate::tools::expired(&request);
+                ctx.state_mut(|s| {
+                    s.tool_answers
+                        .insert(request.tool_call_id.clone(), answer.clone())
+                });
+                return answer;
+            }
+        }
         let input = ToolInput {
             workflow_id: ctx.workflow_id().to_owned(),
-            vapi_call_id: ctx
-                .workflow_id()
-                .strip_prefix("call-")
-                .unwrap_or_default()
-                .to_owned(),
+            vapi_call_id: vapi_call_id(ctx),
             request: request.clone(),
         };
         let before = ctx.state(|s| s.compensations.len());

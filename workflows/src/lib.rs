@@ -20,6 +20,7 @@ pub mod tool_payloads;
 mod tools;
 
 pub use call::CallWorkflow;
+pub use tools::has_effects;
 
 /// The workflow id of a call: a business key derived from Vapi's call id, so every webhook of a
 /// call addresses the same workflow and a duplicate start is impossible.

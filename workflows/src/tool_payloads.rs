@@ -22,6 +22,12 @@ pub struct ToolCallRequest {
     pub assistant_id: Option<String>,
     #[serde(default)]
     pub phone_number_id: Option<String>,
+    /// Wall-clock time (ms since the Unix epoch) after which the tool call must not take effect:
+    /// by then the API has stopped waiting for the workflow to accept it and has told the
+    /// caller it cannot be done right now. A workflow task that starts later answers
+    /// "expired" without running the saga. Absent in older requests (no such limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_ms: Option<i64>,
 }
 
 /// The answer Vapi speaks: exactly one of `result` or `error`.

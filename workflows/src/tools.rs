@@ -12,6 +12,23 @@ use temporalio_sdk::{ActivityExecutionError, LocalActivityOptions, WorkflowConte
 const FAILED: &str =
     "I'm sorry, I couldn't complete that right now. A colleague will follow up with you.";
 
+/// What the workflow answers to a tool call whose `not_after_ms` had passed when it got to it
+/// (the API answered the caller honestly long before; this answer is only recorded).
+const EXPIRED: &str = "I'm sorry, I couldn't do that in time. The business will call you back.";
+
+/// Whether a tool has effects (a saga), rather than answering from what is stored.
+pub fn has_effects(name: &str) -> bool {
+    matches!(
+        name,
+        "book_appointment" | "reschedule_appointment" | "cancel_appointment" | "escalate_to_human"
+    )
+}
+
+/// The answer to a tool call that came too late to take effect.
+pub(crate) fn expired(req: &ToolCallRequest) -> ToolCallAnswer {
+    ToolCallAnswer::error(req, EXPIRED)
+}
+
 pub(crate) async fn run(ctx: &WorkflowContext<CallWorkflow>, input: ToolInput) -> ToolCallAnswer {
     match input.request.name.as_str() {
         "book_appointment" => crate::booking::run(ctx, input).await,

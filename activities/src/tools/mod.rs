@@ -7,6 +7,7 @@ mod answer;
 mod args;
 mod booking_step;
 mod confirmation_failed;
+mod claim;
 mod context;
 pub(crate) use context::AgentContext;
 mod effects;
@@ -15,7 +16,7 @@ mod plan;
 
 use crate::Activities;
 use crate::email::OutboxCheck;
-use crate::faults::FaultPlan;
+use crate::faults::{Fault, FaultPlan};
 use callsaga_workflows::activities::markers;
 use callsaga_workflows::tool_payloads::{
     AppointmentRef, BookingPlan, BookingStep, CancelAppointmentInput, CancelPlan,
@@ -46,6 +47,15 @@ impl ToolPlanningActivitiesImpl {
         input: ToolInput,
     ) -> Result<Speech, ActivityError> {
         timed("tools.answer", answer::answer(&self.deps, &input)).await
+    }
+
+    #[activity(definition = markers::Claim)]
+    pub async fn claim(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ToolInput,
+    ) -> Result<bool, ActivityError> {
+        timed("tools.claim", claim::claim(&self.deps, &input)).await
     }
 
     #[activity(definition = markers::PlanBooking)]
@@ -91,6 +101,15 @@ impl ToolPlanningActivitiesImpl {
     }
 }
 
+/// A read-only tool's answer computed right here, by the code of the `tools.answer` activity:
+/// the API's answer when the call's workflow cannot give it in time (Temporal slow or down).
+/// Reading has no effect to keep exactly once, so answering outside the workflow is safe.
+pub async fn answer_read_only(deps: &Activities, input: &ToolInput) -> anyhow::Result<Speech> {
+    timed("tools.answer_direct", answer::answer(deps, input))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
 pub struct AppointmentActivitiesImpl {
     deps: Activities,
 }
@@ -111,6 +130,9 @@ pub(crate) async fn guarded<T>(
     let started = std::time::Instant::now();
     let result = async {
         let fault = faults.before(name)?;
+        if let Some(Fault::Slow(delay)) = fault {
+            tokio::time::sleep(delay).await;
+        }
         let out = work.await?;
         FaultPlan::after(name, fault)?;
         Ok(out)

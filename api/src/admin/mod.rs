@@ -1,5 +1,6 @@
 //! The admin HTTP API under `/admin/v1`: calls with their live workflow state, credit ledgers
-//! and top-ups, escalations, dead inbox calls and their redrive, and tenant configuration (users, agents, phone numbers,
+//! and top-ups, escalations, callback requests of tool calls Temporal could not take, dead
+//! inbox calls and their redrive, and tenant configuration (users, agents, phone numbers,
 //! escalation configs).
 //!
 //! - Authenticated by its own bearer token (`admin.token`, compared in constant time); without
@@ -12,6 +13,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod callback_requests;
 pub mod calls;
 pub mod error;
 pub mod escalations;
@@ -41,6 +43,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(escalations::list))
         .routes(routes!(inbox::list))
         .routes(routes!(inbox::redrive))
+        .routes(routes!(callback_requests::list))
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::top_up))
         .merge(tenants::api())

@@ -1,19 +1,15 @@
-//! `tool-calls`: each entry becomes a `tool_call` update on the call's workflow
-//! (update-with-start, so a tool call before any status-update works), answered within a
-//! deadline. When a saga cannot finish in time the caller hears that we are confirming it; the
-//! update keeps running durably in the workflow and its effects (and email) still happen.
+//! `tool-calls`: each entry becomes a `tool_call` update on the call's workflow (update id =
+//! tool call id), answered within `tools.deadline_ms`. Read-only tools fall back to an answer
+//! from the database when the workflow is late ([`super::read_tool`]); effectful tools are
+//! promised only once the workflow has accepted them, else the caller hears that the business
+//! will call back ([`super::effect_tool`]). Nothing said is untrue when Temporal is slow or down.
 
+use super::{effect_tool, read_tool, tool_fallback};
 use crate::state::AppState;
 use crate::vapi::{Envelope, ToolCall, ToolCalls};
-use callsaga_workflows::CallWorkflow;
 use callsaga_workflows::tool_payloads::{ToolCallAnswer, ToolCallRequest};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use temporalio_client::errors::WorkflowUpdateError;
-use temporalio_client::{
-    WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowUpdateWithStartOptions,
-};
 
 pub(super) async fn answer(state: &AppState, envelope: &Envelope, calls: &ToolCalls) -> Value {
     let started = Instant::now();
@@ -41,25 +37,34 @@ fn vapi_result(answer: &ToolCallAnswer) -> Value {
     entry
 }
 
-/// Whether the agent speaks German: only our own fallback answers need it (the workflow's
-/// answers are already in the agent's language), so it is looked up only for those, and for
-/// at most [`LANGUAGE_LOOKUP_BUDGET`] (a slow database must not hold a late answer back
-/// further); English when it cannot be told.
-async fn is_german(state: &AppState, envelope: &Envelope) -> bool {
-    let lookup = callsaga_activities::tenant::find_agent(
-        &state.db,
-        envelope.assistant_id(),
-        envelope.phone_number_id(),
-    );
-    tokio::time::timeout(LANGUAGE_LOOKUP_BUDGET, lookup)
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .flatten()
-        .is_some_and(|a| a.language.to_ascii_lowercase().starts_with("de"))
+/// How a tool call was answered (the `outcome` label of `callsaga_tool_calls_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// By the workflow (`ok`, or `error` when its answer is an error).
+    Answered,
+    /// Accepted by the workflow, still running at the deadline: "confirming now".
+    Deadline,
+    /// A read-only tool answered from the database.
+    Fallback,
+    /// An effectful tool the workflow did not take in time: callback requested.
+    Callback,
+    /// A retry of a tool call that got [`Outcome::Callback`] before.
+    CallbackAgain,
+    /// Neither the workflow nor a fallback could answer; nothing promised.
+    Failed,
 }
 
-const LANGUAGE_LOOKUP_BUDGET: Duration = Duration::from_millis(250);
+fn outcome_label(outcome: Outcome, answer: &ToolCallAnswer) -> &'static str {
+    match outcome {
+        Outcome::Answered if answer.error.is_some() => "error",
+        Outcome::Answered => "ok",
+        Outcome::Deadline => "deadline",
+        Outcome::Fallback => "fallback",
+        Outcome::Callback => "callback",
+        Outcome::CallbackAgain => "callback_again",
+        Outcome::Failed => "failed",
+    }
+}
 
 async fn run_one(
     state: &AppState,
@@ -75,92 +80,33 @@ async fn run_one(
         customer_number: envelope.customer_number().map(str::to_owned),
         assistant_id: envelope.assistant_id().map(str::to_owned),
         phone_number_id: envelope.phone_number_id().map(str::to_owned),
+        not_after_ms: None,
     };
     let Some(call_id) = envelope.call_id() else {
-        return ToolCallAnswer::error(&request, sorry(is_german(state, envelope).await));
+        let german = tool_fallback::agent(state, envelope).await.german;
+        return ToolCallAnswer::error(&request, tool_fallback::try_later(german));
     };
-    match tokio::time::timeout_at(deadline.into(), update(state, call_id, request.clone())).await {
-        Ok(Ok(answer)) => {
-            for compensation in &answer.compensations {
-                let (ok, label) = match compensation.strip_prefix('!') {
-                    Some(label) => ("failed", label),
-                    None => ("ok", compensation.as_str()),
-                };
-                let saga = label.split('/').next().unwrap_or("unknown").to_owned();
-                metrics::counter!("callsaga_saga_compensations_total", "saga" => saga, "outcome" => ok).increment(1);
-            }
-            metrics::counter!("callsaga_tool_calls_total", "tool" => tool_label(&request.name), "outcome" => if answer.error.is_some() { "error" } else { "ok" }).increment(1);
-            answer
-        }
-        Ok(Err(e)) => {
-            metrics::counter!("callsaga_tool_calls_total", "tool" => tool_label(&request.name), "outcome" => "failed").increment(1);
-            tracing::error!(call.id = %call_id, tool = %request.name, error = %format!("{e:#}"), "tool call failed");
-            ToolCallAnswer::error(&request, sorry(is_german(state, envelope).await))
-        }
-        Err(_) => {
-            metrics::counter!("callsaga_tool_calls_total", "tool" => tool_label(&request.name), "outcome" => "deadline").increment(1);
-            tracing::warn!(call.id = %call_id, tool = %request.name, "tool call passed its deadline; it completes in the background");
-            ToolCallAnswer::result(&request, confirming(is_german(state, envelope).await))
-        }
+    let tool = tool_label(&request.name);
+    let (answer, outcome) = if callsaga_workflows::has_effects(&request.name) {
+        effect_tool::answer(state, envelope, call_id, request, deadline).await
+    } else {
+        read_tool::answer(state, envelope, call_id, request, deadline).await
+    };
+    for compensation in &answer.compensations {
+        let (ok, label) = match compensation.strip_prefix('!') {
+            Some(label) => ("failed", label),
+            None => ("ok", compensation.as_str()),
+        };
+        let saga = label.split('/').next().unwrap_or("unknown").to_owned();
+        metrics::counter!("callsaga_saga_compensations_total", "saga" => saga, "outcome" => ok)
+            .increment(1);
     }
-}
-
-/// Sends the tool call to the call's workflow. A call in progress already has its workflow
-/// (the relay started it with the first status update), and a plain update costs the server
-/// less than update-with-start (about 2 ms per tool call at p50 in `bench-tools`). So when
-/// this process knows the call ([`crate::live_calls`]) a plain update goes first; otherwise, or
-/// when the server has no running workflow for it, update-with-start with the same update id,
-/// so a tool call before any status update still works.
-async fn update(
-    state: &AppState,
-    vapi_call_id: &str,
-    request: ToolCallRequest,
-) -> anyhow::Result<ToolCallAnswer> {
-    let client = state.temporal.get().await?;
-    let workflow_id = callsaga_workflows::call_workflow_id(vapi_call_id);
-    if state.live_calls.knows(vapi_call_id) {
-        let running = client
-            .get_workflow_handle::<CallWorkflow>(workflow_id.clone())
-            .execute_update(
-                CallWorkflow::tool_call,
-                request.clone(),
-                WorkflowExecuteUpdateOptions::builder()
-                    .update_id(request.tool_call_id.clone())
-                    .build(),
-            )
-            .await;
-        match running {
-            Ok(answer) => return Ok(answer),
-            // No such workflow yet (or it has completed: then the start below is rejected).
-            Err(WorkflowUpdateError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let options = WorkflowUpdateWithStartOptions::new(
-        state.temporal.task_queue(),
-        workflow_id,
-        WorkflowIdConflictPolicy::UseExisting,
-    )
-    .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-    .static_summary(callsaga_workflows::call_summary(vapi_call_id))
-    .search_attributes(callsaga_workflows::search_attributes::start_search_attributes(vapi_call_id))
-    .update_id(request.tool_call_id.clone())
-    .build();
-    let answer = client
-        .execute_update_with_start_workflow(
-            CallWorkflow::run,
-            state.settings.call_input(vapi_call_id),
-            CallWorkflow::tool_call,
-            request,
-            options,
-        )
-        .await?;
-    state.live_calls.note(vapi_call_id);
-    Ok(answer)
+    metrics::counter!("callsaga_tool_calls_total", "tool" => tool, "outcome" => outcome_label(outcome, &answer)).increment(1);
+    answer
 }
 
 /// Bounded label values for metrics.
-fn tool_label(name: &str) -> &'static str {
+pub(super) fn tool_label(name: &str) -> &'static str {
     match name {
         "check_availability" => "check_availability",
         "find_next_available" => "find_next_available",
@@ -171,21 +117,5 @@ fn tool_label(name: &str) -> &'static str {
         "escalate_to_human" => "escalate_to_human",
         "check_operator_availability" => "check_operator_availability",
         _ => "unknown",
-    }
-}
-
-fn sorry(german: bool) -> &'static str {
-    if german {
-        "Das hat leider gerade nicht geklappt. Ein Kollege meldet sich bei Ihnen."
-    } else {
-        "I'm sorry, I couldn't do that right now. A colleague will get back to you."
-    }
-}
-
-fn confirming(german: bool) -> &'static str {
-    if german {
-        "Ich bestätige das gerade noch, Sie erhalten die Bestätigung per E-Mail."
-    } else {
-        "I'm confirming that now; you'll get the confirmation by email."
     }
 }
