@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 pub const TAKEN_BY_WORKFLOW: &str = "workflow";
 /// `status` of a tool call the API refused: the business calls the caller back.
 pub const CALLBACK_REQUESTED: &str = "callback_requested";
+/// `status` of a tool call its workflow took whose acceptance Temporal had not reported by the
+/// deadline: its saga runs, but it is not durable in the history until that workflow task
+/// completes (a Temporal restart in that moment would lose it). The caller heard that it cannot
+/// be confirmed now and that the business will call back about it.
+pub const TAKEN_UNCONFIRMED: &str = "workflow_unconfirmed";
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "tool_call_claims")]
@@ -29,7 +34,7 @@ pub struct Model {
     pub customer_number: Option<String>,
     /// `in_time` (the workflow's claim), `temporal_error` or `not_accepted_in_time`.
     pub reason: String,
-    /// [`TAKEN_BY_WORKFLOW`] or [`CALLBACK_REQUESTED`].
+    /// [`TAKEN_BY_WORKFLOW`], [`TAKEN_UNCONFIRMED`] or [`CALLBACK_REQUESTED`].
     pub status: String,
     pub created_at: DateTimeUtc,
 }

@@ -6,8 +6,8 @@
 mod answer;
 mod args;
 mod booking_step;
-mod confirmation_failed;
 mod claim;
+mod confirmation_failed;
 mod context;
 pub(crate) use context::AgentContext;
 mod effects;

@@ -63,8 +63,11 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     AdminQuery(f): AdminQuery<CallbackRequestFilter>,
 ) -> Result<Json<CallbackRequestList>, AdminError> {
-    let mut select = tool_call_claims::Entity::find()
-        .filter(tool_call_claims::Column::Status.eq(tool_call_claims::CALLBACK_REQUESTED));
+    let mut select =
+        tool_call_claims::Entity::find().filter(tool_call_claims::Column::Status.is_in([
+            tool_call_claims::CALLBACK_REQUESTED,
+            tool_call_claims::TAKEN_UNCONFIRMED,
+        ]));
     if let Some(id) = param("agent_id", f.agent_id.as_deref(), parse_uuid)? {
         select = select.filter(tool_call_claims::Column::AgentId.eq(id));
     }

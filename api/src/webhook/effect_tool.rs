@@ -1,6 +1,9 @@
 //! An effectful tool call (book, reschedule, cancel, escalate). The caller hears "confirming
-//! now" only when the tool call is durably on its way: the workflow has accepted the update,
-//! or its handler has claimed the tool call (`tools.claim`). One not accepted within
+//! now" only when the tool call is durably on its way: Temporal has reported the update
+//! accepted (it is in the workflow's history). One its handler has claimed (`tools.claim`) but
+//! that is not accepted by the deadline still runs, yet a Temporal restart in that moment would
+//! lose it: the caller hears that it cannot be confirmed now and the business will call back
+//! about it (the claim joins the callback list). One not accepted within
 //! `tools.accept_ms` (plus [`ACCEPT_GRACE`] for that report to arrive), or failing at once, is
 //! answered "the business will call you back" once that callback request is recorded — unless
 //! the workflow's claim came first, which the database decides (`tool_call_claims`, one row
@@ -85,11 +88,20 @@ pub(super) async fn answer(
                 return outcome_by(state, envelope, vapi_call_id, &request, &accepted, deadline)
                     .await;
             }
-            tracing::warn!(call.id = %vapi_call_id, tool = %request.name, "tool call claimed by its workflow, not answered by the deadline; it completes in the workflow");
-            (
-                tool_fallback::confirming(&request, agent.german),
-                Outcome::Deadline,
-            )
+            // Claimed but not accepted: not in the history yet, so not "confirming".
+            match tool_fallback::unconfirmed(state, envelope, vapi_call_id, &request).await {
+                Ok(number) => (
+                    tool_fallback::cannot_confirm(&request, agent.german, number),
+                    Outcome::Callback,
+                ),
+                Err(e) => {
+                    tracing::error!(call.id = %vapi_call_id, tool = %request.name, error = %e, "cannot record the callback request; promising nothing");
+                    (
+                        tool_fallback::cannot_confirm(&request, agent.german, false),
+                        Outcome::Failed,
+                    )
+                }
+            }
         }
         Err(e) => {
             tracing::error!(call.id = %vapi_call_id, tool = %request.name, error = %e, "cannot record the callback request; promising nothing");

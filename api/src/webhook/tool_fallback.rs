@@ -9,7 +9,9 @@
 use crate::secret::mask_phone;
 use crate::state::AppState;
 use crate::vapi::Envelope;
-use callsaga_entity::tool_call_claims::{self, CALLBACK_REQUESTED, TAKEN_BY_WORKFLOW};
+use callsaga_entity::tool_call_claims::{
+    self, CALLBACK_REQUESTED, TAKEN_BY_WORKFLOW, TAKEN_UNCONFIRMED,
+};
 use callsaga_workflows::tool_payloads::{ToolCallAnswer, ToolCallRequest, ToolInput};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr};
 use std::time::Duration;
@@ -129,7 +131,11 @@ pub(super) async fn request_callback(
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             let first = recorded(state, &request.tool_call_id).await?;
             match first {
-                Some(row) if row.status == TAKEN_BY_WORKFLOW => return Ok(Claimed::Workflow),
+                Some(row)
+                    if [TAKEN_BY_WORKFLOW, TAKEN_UNCONFIRMED].contains(&row.status.as_str()) =>
+                {
+                    return Ok(Claimed::Workflow);
+                }
                 Some(row) => {
                     return Ok(Claimed::Callback {
                         number: row.customer_number.is_some(),
@@ -152,6 +158,65 @@ pub(super) async fn request_callback(
     Ok(Claimed::Callback {
         number: number.is_some(),
     })
+}
+
+/// A tool call its workflow took but Temporal has not reported accepted by the deadline: not
+/// durable yet, so no "confirming". The claim becomes [`TAKEN_UNCONFIRMED`] with the verified
+/// caller number, which puts it on the callback list. `Ok(true)` when there is a number to call.
+pub(super) async fn unconfirmed(
+    state: &AppState,
+    envelope: &Envelope,
+    vapi_call_id: &str,
+    request: &ToolCallRequest,
+) -> Result<bool, DbErr> {
+    let number = envelope.customer_number().map(str::to_owned);
+    tool_call_claims::Entity::update_many()
+        .col_expr(tool_call_claims::Column::Status, TAKEN_UNCONFIRMED.into())
+        .col_expr(
+            tool_call_claims::Column::CustomerNumber,
+            number.clone().into(),
+        )
+        .col_expr(
+            tool_call_claims::Column::Reason,
+            Reason::NotAcceptedInTime.as_str().into(),
+        )
+        .filter(tool_call_claims::Column::ToolCallId.eq(request.tool_call_id.as_str()))
+        .filter(tool_call_claims::Column::Status.eq(TAKEN_BY_WORKFLOW))
+        .exec(&state.db)
+        .await?;
+    metrics::counter!("callsaga_tool_callbacks_total", "tool" => super::tool_calls::tool_label(&request.name), "reason" => "unconfirmed").increment(1);
+    tracing::warn!(
+        call.id = %vapi_call_id,
+        tool = %request.name,
+        tool_call.id = %request.tool_call_id,
+        caller = %number.as_deref().map(mask_phone).unwrap_or_else(|| "withheld".into()),
+        "tool call taken by its workflow but not accepted by the deadline; callback requested to confirm it"
+    );
+    Ok(number.is_some())
+}
+
+/// What a caller hears when the tool call may still complete but is not confirmed: true either
+/// way, and the business follows up.
+pub(super) fn cannot_confirm(
+    request: &ToolCallRequest,
+    german: bool,
+    callback: bool,
+) -> ToolCallAnswer {
+    let text = match (german, callback) {
+        (true, true) => {
+            "Das kann ich Ihnen gerade nicht bestätigen. Ein Kollege ruft Sie dazu zurück."
+        }
+        (false, true) => {
+            "I can't confirm that right now. The business will call you back about it."
+        }
+        (true, false) => {
+            "Das kann ich Ihnen gerade nicht bestätigen. Bitte rufen Sie später noch einmal an, bevor Sie es erneut versuchen."
+        }
+        (false, false) => {
+            "I can't confirm that right now. Please call again later before trying it again."
+        }
+    };
+    ToolCallAnswer::error(request, text)
 }
 
 /// An effectful tool call that cannot be done now: the business calls back when there is a
