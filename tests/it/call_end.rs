@@ -39,15 +39,7 @@ async fn app(engine: Engine, extra: Value) -> TestApp {
 }
 
 async fn admin(app: &TestApp, method: Method, path: &str) -> (u16, Value) {
-    let resp = app
-        .http
-        .request(method, format!("{}{path}", app.app.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    crate::helpers::admin_request(app, method, path, TOKEN).await
 }
 
 /// Ringing, in progress, the sample report; then the workflow's result (panics if it failed).
@@ -280,20 +272,7 @@ async fn a_permanent_failure_at_each_end_of_call_step_is_recorded_and_every_call
 
 /// Visibility finds the call by `Billed = false` (it is eventually consistent: poll briefly).
 async fn assert_billed_attribute_false(app: &TestApp, call_id: &str) {
-    let query = format!("CallId = '{call_id}' AND Billed = false");
-    for _ in 0..50 {
-        let found = app
-            .temporal
-            .count_workflows(query.as_str(), Default::default())
-            .await
-            .expect("count")
-            .count();
-        if found == 1 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("visibility does not find {query}");
+    crate::helpers::assert_visible(app, &format!("CallId = '{call_id}' AND Billed = false")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -345,21 +345,44 @@ pub(crate) async fn assert_call_id_set_at_start(app: &TestApp, vapi_call_id: &st
         upserts.is_empty(),
         "the workflow upserted CallId again: {upserts:?}"
     );
-    let query = format!("CallId = '{vapi_call_id}'");
+    assert_visible(app, &format!("CallId = '{vapi_call_id}'")).await;
+}
+
+/// Asserts that visibility finds exactly one workflow by `query` (it is eventually
+/// consistent: polled for up to 5 s).
+pub(crate) async fn assert_visible(app: &TestApp, query: &str) {
     let mut found = 0;
     for _ in 0..50 {
         found = app
             .temporal
-            .count_workflows(query.as_str(), Default::default())
+            .count_workflows(query, Default::default())
             .await
             .expect("count")
             .count();
         if found == 1 {
-            break;
+            return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(found, 1, "visibility does not find the call by {query}");
+}
+
+/// An admin API request with `token`; returns the status and the JSON body (`null` if none).
+pub(crate) async fn admin_request(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> (u16, Value) {
+    let resp = app
+        .http
+        .request(method, format!("{}{path}", app.app.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("admin request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 /// A fresh folder for the `file` email backend of one test.

@@ -54,15 +54,7 @@ where
 }
 
 async fn admin(app: &TestApp, method: reqwest::Method, path: &str) -> (u16, Value) {
-    let resp = app
-        .http
-        .request(method, format!("{}{path}", app.app.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("admin request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    crate::helpers::admin_request(app, method, path, TOKEN).await
 }
 
 /// A call whose deliveries Temporal rejects (a workflow id past Temporal's length limit, as a

@@ -365,12 +365,7 @@ impl CallWorkflow {
             && ctx.patched(PATCH_TOOL_CALL_NOT_AFTER)
         {
             if workflow_time_ms(ctx) > not_after_ms {
-                let answer = crate::tools::expired(&request);
-                ctx.state_mut(|s| {
-                    s.tool_answers
-                        .insert(request.tool_call_id.clone(), answer.clone())
-                });
-                return answer;
+                return remember_answer(ctx, &request, crate::tools::expired(&request));
             }
             // The server reports an update accepted only when the workflow task that accepted
             // it completes, and the SDK holds a task open while its local activities run, so
@@ -386,12 +381,7 @@ impl CallWorkflow {
                 .execute_local_activity(ToolPlanningActivities::claim, input, record_options())
                 .await;
             if !matches!(claimed, Ok(true)) {
-                let answer = crate::tools::expired(&request);
-                ctx.state_mut(|s| {
-                    s.tool_answers
-                        .insert(request.tool_call_id.clone(), answer.clone())
-                });
-                return answer;
+                return remember_answer(ctx, &request, crate::tools::expired(&request));
             }
         }
         let input = ToolInput {
@@ -402,11 +392,7 @@ impl CallWorkflow {
         let before = ctx.state(|s| s.compensations.len());
         let mut answer = crate::tools::run(ctx, input).await;
         answer.compensations = ctx.state(|s| s.compensations[before..].to_vec());
-        ctx.state_mut(|s| {
-            s.tool_answers
-                .insert(request.tool_call_id.clone(), answer.clone())
-        });
-        answer
+        remember_answer(ctx, &request, answer)
     }
 
     /// Live state of the call, for the admin API and the Temporal UI.
@@ -431,6 +417,19 @@ impl CallWorkflow {
             failures: self.failures.clone(),
         }
     }
+}
+
+/// Keeps `answer` as the tool call's answer (a re-delivery gets it again) and returns it.
+fn remember_answer(
+    ctx: &WorkflowContext<CallWorkflow>,
+    request: &ToolCallRequest,
+    answer: ToolCallAnswer,
+) -> ToolCallAnswer {
+    ctx.state_mut(|s| {
+        s.tool_answers
+            .insert(request.tool_call_id.clone(), answer.clone())
+    });
+    answer
 }
 
 /// Upserts only the search attributes that changed, so the history stays short.
