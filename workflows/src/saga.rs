@@ -103,9 +103,20 @@ impl Saga {
 }
 
 /// Steps: the caller waits, so retry quickly, then give up and compensate.
+///
+/// Only the first retry waits inside the workflow task; a longer backoff is a workflow timer
+/// ([`STEP_LOCAL_RETRY_MAX`]). The server reports a tool-call update accepted only when the
+/// workflow task that accepted it completes, and the SDK holds that task open while local
+/// activities run and retry in the worker (up to a minute by default): a saga retrying a
+/// failing step would keep its tool call out of the history for seconds, so the caller could
+/// not be told it is under way. With the timer the task completes at the second failure, the
+/// update is in the history, and the caller hears "confirming" truthfully. Replay is unaffected
+/// (local activities are resolved from their markers, never retried, when replaying), so this
+/// needs no patch.
 fn step_options() -> LocalActivityOptions {
     LocalActivityOptions::builder()
         .start_to_close_timeout(Duration::from_secs(5))
+        .timer_backoff_threshold(STEP_LOCAL_RETRY_MAX)
         .retry_policy(
             RetryPolicy::builder()
                 .initial_interval(Duration::from_millis(100))
@@ -116,6 +127,9 @@ fn step_options() -> LocalActivityOptions {
         )
         .build()
 }
+
+/// The longest backoff a saga step waits in the worker; longer ones are workflow timers.
+const STEP_LOCAL_RETRY_MAX: Duration = Duration::from_millis(150);
 
 /// Compensations (and durable steps) must eventually happen: retry until they succeed or fail
 /// permanently (0 = no attempt limit).
