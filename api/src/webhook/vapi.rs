@@ -8,10 +8,12 @@ use crate::secret::mask_phone;
 use crate::state::AppState;
 use crate::vapi::{self, Envelope, VapiMessage};
 use axum::Json;
-use axum::body::Bytes;
+use crate::vapi::auth::{AuthError, HeaderCheck};
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_LENGTH;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -19,22 +21,19 @@ use std::time::Instant;
 pub(super) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-            limit: state.settings.webhook.body_limit_bytes,
-        },
-        _ => ApiError::BadRequest(format!("could not read the request body: {e}")),
-    })?;
-    let now = Utc::now();
     let auth = &state.settings.webhook.auth;
-    if let Err(e) = auth.verify(&headers, &body, now.timestamp()) {
-        metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => e.kind())
-            .increment(1);
-        tracing::warn!(reason = e.kind(), "webhook authentication failed");
-        return Err(ApiError::Unauthorized);
+    // Credentials first: a wrong bearer token or legacy secret (or HMAC headers missing) is
+    // refused before a byte of the body is read, so an unauthenticated client cannot make us
+    // buffer `body_limit_bytes`.
+    let check = auth.verify_headers(&headers).map_err(refused)?;
+    let body = read_body(&headers, body, state.settings.webhook.body_limit_bytes).await?;
+    let now = Utc::now();
+    if check == HeaderCheck::NeedsBody {
+        auth.verify_body(&headers, &body, now.timestamp())
+            .map_err(refused)?;
     }
     // A signature answered with success before is not accepted again within its window.
     let claim = match auth.replay_window(&headers) {
@@ -57,6 +56,31 @@ pub(super) async fn receive(
         state.replay_guard.release(claim);
     }
     answer
+}
+
+fn refused(e: AuthError) -> ApiError {
+    metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => e.kind()).increment(1);
+    tracing::warn!(reason = e.kind(), "webhook authentication failed");
+    ApiError::Unauthorized
+}
+
+/// The whole body, at most `limit` bytes: a larger declared `Content-Length` is refused before
+/// reading, a body growing past it while read is cut off.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
 }
 
 async fn parse_and_dispatch(
