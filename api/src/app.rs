@@ -3,8 +3,8 @@
 
 use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
-use crate::server::shed::ConcurrencyLimit;
 use crate::relay::Relay;
+use crate::server::shed::ConcurrencyLimit;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::temporal::{LazyClient, WorkerHandle};
@@ -203,12 +203,16 @@ impl App {
         } else {
             None
         };
-        let (mut addr, mut admin_addr, mut servers, mut relay_task) = (None, None, Vec::new(), None);
+        let (mut addr, mut admin_addr, mut servers, mut relay_task) =
+            (None, None, Vec::new(), None);
         if components.api {
             let classes = RouteClasses::new(&settings);
             let mut listeners = vec![(settings.listen, Routes::All)];
             if let Some(internal) = settings.admin.listen {
-                listeners = vec![(settings.listen, Routes::Public), (internal, Routes::Internal)];
+                listeners = vec![
+                    (settings.listen, Routes::Public),
+                    (internal, Routes::Internal),
+                ];
             }
             for (at, which) in listeners {
                 let listener = tokio::net::TcpListener::bind(at)

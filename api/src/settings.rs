@@ -151,7 +151,9 @@ impl HttpSettings {
             return Err("http.max_connections is too large".to_owned());
         }
         if self.header_read_timeout_ms == 0 || self.idle_timeout_ms == 0 {
-            return Err("http.header_read_timeout_ms and idle_timeout_ms must be above 0".to_owned());
+            return Err(
+                "http.header_read_timeout_ms and idle_timeout_ms must be above 0".to_owned(),
+            );
         }
         Ok(())
     }

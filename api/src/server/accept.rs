@@ -55,7 +55,10 @@ pub async fn serve(
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             metrics::counter!("callsaga_http_connections_refused_total").increment(1);
-            tracing::debug!(max_connections = max, "connection limit reached; connection closed");
+            tracing::debug!(
+                max_connections = max,
+                "connection limit reached; connection closed"
+            );
             drop(stream);
             continue;
         };
@@ -109,7 +112,8 @@ async fn connection(
     let mut draining = false;
     loop {
         let deadline = clock.deadline(limits.header_read, limits.idle);
-        let sleep_until = deadline.map_or_else(|| tokio::time::Instant::now() + limits.idle, |d| d.0);
+        let sleep_until =
+            deadline.map_or_else(|| tokio::time::Instant::now() + limits.idle, |d| d.0);
         tokio::select! {
             served = conn.as_mut() => {
                 if let Err(e) = served {

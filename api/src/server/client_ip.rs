@@ -59,11 +59,15 @@ impl Cidr {
     fn masked(&self, ip: IpAddr) -> IpAddr {
         match ip {
             IpAddr::V4(v4) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 IpAddr::V4((u32::from(v4) & mask).into())
             }
             IpAddr::V6(v6) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 IpAddr::V6((u128::from(v6) & mask).into())
             }
         }
@@ -150,7 +154,10 @@ mod tests {
         let c: Cidr = "10.0.0.0/8".parse().unwrap();
         assert!(c.contains(ip("10.200.1.1")));
         assert!(!c.contains(ip("11.0.0.1")));
-        assert!(c.contains(ip("::ffff:10.1.2.3")), "IPv4-mapped counts as IPv4");
+        assert!(
+            c.contains(ip("::ffff:10.1.2.3")),
+            "IPv4-mapped counts as IPv4"
+        );
         let v6: Cidr = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains(ip("2001:db8:1::5")));
         assert!(!v6.contains(ip("10.0.0.1")));
@@ -167,10 +174,7 @@ mod tests {
     fn forwarded_for_is_believed_only_from_trusted_peers() {
         let lb = proxies(&["10.0.0.0/8"]);
         let headers = xff(&["203.0.113.9"]);
-        assert_eq!(
-            client_ip(ip("10.1.1.1"), &headers, &lb),
-            ip("203.0.113.9")
-        );
+        assert_eq!(client_ip(ip("10.1.1.1"), &headers, &lb), ip("203.0.113.9"));
         assert_eq!(
             client_ip(ip("198.51.100.1"), &headers, &lb),
             ip("198.51.100.1"),
@@ -188,10 +192,7 @@ mod tests {
         let lb = proxies(&["10.0.0.0/8", "192.168.0.0/16"]);
         // The client forged the first hop; our proxies appended the rest.
         let headers = xff(&["6.6.6.6, 203.0.113.9", "192.168.1.1"]);
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), &headers, &lb),
-            ip("203.0.113.9")
-        );
+        assert_eq!(client_ip(ip("10.0.0.2"), &headers, &lb), ip("203.0.113.9"));
         let ports = xff(&["[2001:db8::1]:443, 10.0.0.3:80"]);
         assert_eq!(client_ip(ip("10.0.0.2"), &ports, &lb), ip("2001:db8::1"));
         let garbage = xff(&["203.0.113.9, not-an-ip, 10.0.0.3"]);

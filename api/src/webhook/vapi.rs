@@ -6,15 +6,15 @@ use crate::error::ApiError;
 use crate::inbox::{self, Accepted};
 use crate::secret::mask_phone;
 use crate::state::AppState;
+use crate::vapi::auth::{AuthError, HeaderCheck};
 use crate::vapi::{self, Envelope, VapiMessage};
 use axum::Json;
-use crate::vapi::auth::{AuthError, HeaderCheck};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_LENGTH;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
 use std::time::Instant;
 
