@@ -16,7 +16,7 @@ use axum::http::header::CONTENT_LENGTH;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub(super) async fn receive(
     State(state): State<AppState>,
@@ -28,8 +28,19 @@ pub(super) async fn receive(
     // Credentials first: a wrong bearer token or legacy secret (or HMAC headers missing) is
     // refused before a byte of the body is read, so an unauthenticated client cannot make us
     // buffer `body_limit_bytes`.
-    let check = auth.verify_headers(&headers).map_err(refused)?;
-    let body = read_body(&headers, body, state.settings.webhook.body_limit_bytes).await?;
+    let limit = state.settings.webhook.body_limit_bytes;
+    let check = match auth.verify_headers(&headers) {
+        Ok(check) => check,
+        Err(e) => {
+            discard(body);
+            return Err(refused(e));
+        }
+    };
+    if declared_length(&headers).is_some_and(|len| len > limit as u64) {
+        discard(body);
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let body = read_body(body, limit).await?;
     let now = Utc::now();
     if check == HeaderCheck::NeedsBody {
         auth.verify_body(&headers, &body, now.timestamp())
@@ -64,16 +75,15 @@ fn refused(e: AuthError) -> ApiError {
     ApiError::Unauthorized
 }
 
-/// The whole body, at most `limit` bytes: a larger declared `Content-Length` is refused before
-/// reading, a body growing past it while read is cut off.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = headers
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// The whole body, at most `limit` bytes (a body growing past it is cut off).
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
@@ -81,6 +91,20 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
             "could not read the request body: {e}"
         ))),
     }
+}
+
+/// How long a refused request's body is still read (and dropped) while the answer goes out.
+const DISCARD_FOR: Duration = Duration::from_secs(2);
+
+/// Reads and drops (never keeps) what a refused request still sends, for [`DISCARD_FOR`]:
+/// closing with unread data in the socket makes the kernel reset the connection, and a client
+/// still sending would see a reset instead of our 401 or 413. Memory stays flat; then the body
+/// is dropped and the connection closed.
+fn discard(mut body: Body) {
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+        let _ = tokio::time::timeout(DISCARD_FOR, drain).await;
+    });
 }
 
 async fn parse_and_dispatch(
