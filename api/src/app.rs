@@ -4,10 +4,11 @@
 use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
 use crate::relay::Relay;
+use crate::server::shed::ConcurrencyLimit;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::temporal::{LazyClient, WorkerHandle};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::get;
@@ -24,23 +25,84 @@ use tokio::task::JoinHandle;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// Which routes a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routes {
+    /// Everything (no `admin.listen`).
+    All,
+    /// The public listener when `admin.listen` is set: the webhook and the health checks.
+    Public,
+    /// The `admin.listen` listener: the admin API, `/metrics`, `/openapi.json`, health checks.
+    Internal,
+}
+
+/// The concurrency limit of each route class, shared by every listener of the process.
+#[derive(Clone)]
+pub struct RouteClasses {
+    webhook: ConcurrencyLimit,
+    admin: ConcurrencyLimit,
+    ops: ConcurrencyLimit,
+}
+
+impl RouteClasses {
+    pub fn new(settings: &Settings) -> Self {
+        let c = &settings.http.concurrency;
+        Self {
+            webhook: ConcurrencyLimit::new("webhook", c.webhook),
+            admin: ConcurrencyLimit::new("admin", c.admin),
+            ops: ConcurrencyLimit::new("ops", c.ops),
+        }
+    }
+}
+
 /// Every route of the service, merged in one place.
 pub fn router(state: AppState) -> Router {
-    let webhook = &state.settings.webhook;
-    let limiter = RateLimiter::new(webhook.rate_limit.clone());
+    let classes = RouteClasses::new(&state.settings);
+    routes(state, Routes::All, &classes)
+}
+
+/// The routes `which` listener serves, each class behind its limits.
+pub fn routes(state: AppState, which: Routes, classes: &RouteClasses) -> Router {
+    let settings = &state.settings;
+    let webhook = &settings.webhook;
+    let proxies = &settings.http.trusted_proxies;
     let timeout = Duration::from_millis(webhook.request_timeout_ms);
-    Router::new()
-        .merge(crate::webhook::router())
-        .layer(DefaultBodyLimit::max(webhook.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(
-            limiter,
+    let shed = |limit: &ConcurrencyLimit| {
+        middleware::from_fn_with_state(limit.clone(), crate::server::shed::middleware)
+    };
+    let rate_limit = |limits: &crate::ratelimit::RateLimitSettings| {
+        middleware::from_fn_with_state(
+            RateLimiter::new(limits.clone()).behind(proxies),
             crate::ratelimit::middleware,
-        ))
-        .merge(crate::admin::router(&state))
-        .route("/openapi.json", get(crate::admin::openapi::serve))
+        )
+    };
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
+        .layer(shed(&classes.ops));
+    if which != Routes::Internal {
+        router = router.merge(
+            // The handler reads its body itself, credentials first, within body_limit_bytes.
+            crate::webhook::router()
+                .layer(shed(&classes.webhook))
+                .layer(rate_limit(&webhook.rate_limit)),
+        );
+    }
+    if which != Routes::Public {
+        router = router
+            .merge(
+                crate::admin::router(&state)
+                    .layer(shed(&classes.admin))
+                    .layer(rate_limit(&settings.admin.rate_limit)),
+            )
+            .merge(
+                Router::new()
+                    .route("/openapi.json", get(crate::admin::openapi::serve))
+                    .route("/metrics", get(crate::metrics::render))
+                    .layer(shed(&classes.ops)),
+            );
+    }
+    router
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             timeout,
@@ -78,8 +140,10 @@ pub struct App {
     pub faults: FaultPlan,
     /// Where the API listens (the real port when `listen` asked for port 0).
     pub addr: Option<SocketAddr>,
+    /// Where the admin API and `/metrics` listen when `admin.listen` is set.
+    pub admin_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    servers: Vec<JoinHandle<std::io::Result<()>>>,
     relay: Option<JoinHandle<()>>,
     worker: Option<WorkerHandle>,
 }
@@ -92,6 +156,10 @@ impl App {
             .auth
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid webhook.auth configuration: {e}"))?;
+        settings
+            .http
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid http configuration: {e}"))?;
         if components.api {
             crate::exposure::check(&settings)?;
         }
@@ -135,31 +203,43 @@ impl App {
         } else {
             None
         };
-        let (mut addr, mut server, mut relay_task) = (None, None, None);
+        let (mut addr, mut admin_addr, mut servers, mut relay_task) =
+            (None, None, Vec::new(), None);
         if components.api {
-            let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-            addr = Some(listener.local_addr()?);
-            let mut rx = shutdown_rx.clone();
-            let app = router(state.clone());
-            server = Some(tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = rx.wait_for(|stop| *stop).await;
-                })
-                .await
-            }));
+            let classes = RouteClasses::new(&settings);
+            let mut listeners = vec![(settings.listen, Routes::All)];
+            if let Some(internal) = settings.admin.listen {
+                listeners = vec![
+                    (settings.listen, Routes::Public),
+                    (internal, Routes::Internal),
+                ];
+            }
+            for (at, which) in listeners {
+                let listener = tokio::net::TcpListener::bind(at)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {at}: {e}"))?;
+                let bound = listener.local_addr()?;
+                match which {
+                    Routes::Internal => admin_addr = Some(bound),
+                    _ => addr = Some(bound),
+                }
+                let app = routes(state.clone(), which, &classes);
+                let http = settings.http.clone();
+                let rx = shutdown_rx.clone();
+                servers.push(tokio::spawn(async move {
+                    crate::server::serve(listener, app, &http, rx).await
+                }));
+                tracing::info!(addr = %bound, routes = ?which, "API listening");
+            }
             relay_task = Some(tokio::spawn(relay.run(shutdown_rx)));
-            tracing::info!(addr = %addr.map(|a| a.to_string()).unwrap_or_default(), "API listening");
         }
         Ok(Self {
             state,
             faults,
             addr,
+            admin_addr,
             shutdown,
-            server,
+            servers,
             relay: relay_task,
             worker,
         })
@@ -169,10 +249,18 @@ impl App {
         format!("http://{}", self.addr.expect("API not started"))
     }
 
+    /// The base URL of the admin API and `/metrics` (the public one without `admin.listen`).
+    pub fn admin_url(&self) -> String {
+        match self.admin_addr {
+            Some(addr) => format!("http://{addr}"),
+            None => self.base_url(),
+        }
+    }
+
     /// Stops accepting requests, finishes in-flight ones and the relay pass, then the worker.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        if let Some(server) = self.server.take() {
+        for server in std::mem::take(&mut self.servers) {
             server.await??;
         }
         if let Some(relay) = self.relay.take() {

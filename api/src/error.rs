@@ -18,6 +18,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("too many requests from this source; slow down")]
     TooManyRequests,
+    /// Load shedding: this kind of request is at its concurrency limit (503 + `Retry-After`).
+    #[error("too many requests in progress; retry shortly")]
+    Overloaded,
     #[error("service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -80,7 +83,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +95,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::TooManyRequests => "too_many_requests",
+            Self::Overloaded => "overloaded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -108,6 +112,10 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let body = Json(json!({ "error": { "code": self.code(), "message": self.to_string() } }));
+        if matches!(self, Self::Overloaded) {
+            let retry_after = [(axum::http::header::RETRY_AFTER, "1")];
+            return (self.status(), retry_after, body).into_response();
+        }
         (self.status(), body).into_response()
     }
 }

@@ -29,15 +29,18 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
             );
         }
     }
+    // The admin API is on `admin.listen` when set, else beside the webhook.
+    let admin_listen = settings.admin.listen.unwrap_or(settings.listen);
+    let admin_public = !admin_listen.ip().is_loopback();
     let token_len = settings
         .admin
         .token
         .as_ref()
         .map_or(0, |t| t.expose().len());
-    if public && token_len > 0 && token_len < MIN_PUBLIC_ADMIN_TOKEN_BYTES {
+    if admin_public && token_len > 0 && token_len < MIN_PUBLIC_ADMIN_TOKEN_BYTES {
         if settings.admin.allow_short_token_public {
             tracing::error!(
-                listen = %settings.listen,
+                listen = %admin_listen,
                 token_bytes = token_len,
                 "INSECURE: the admin API is reachable beyond loopback with a token shorter than \
                  {MIN_PUBLIC_ADMIN_TOKEN_BYTES} bytes (admin.allow_short_token_public = true)"
@@ -47,7 +50,7 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
                 "refusing to listen on {} with an admin token of {token_len} bytes: use at least \
                  {MIN_PUBLIC_ADMIN_TOKEN_BYTES} random bytes (e.g. `openssl rand -hex 32`), listen on \
                  127.0.0.1, or set admin.allow_short_token_public = true to accept the risk",
-                settings.listen
+                admin_listen
             );
         }
     }

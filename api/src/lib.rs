@@ -16,6 +16,7 @@ pub mod relay;
 pub mod replay;
 pub mod secret;
 pub mod seed;
+pub mod server;
 pub mod settings;
 pub mod sqlite_busy;
 pub mod state;

@@ -1,8 +1,10 @@
-//! Per-source rate limiting (token bucket per peer IP). Over the limit → 429 with a reason.
-//! Vapi sends from few addresses, so the defaults are generous; the point is that one runaway
-//! or hostile source cannot starve everyone else.
+//! Per-source rate limiting (token bucket per client: its IPv4 address or IPv6 /64, as seen
+//! through `http.trusted_proxies`, see [`crate::server::client_ip`]). Over the limit → 429 with
+//! a reason. Vapi sends from few addresses, so the webhook's defaults are generous; the point is
+//! that one runaway or hostile source cannot starve everyone else.
 
 use crate::error::ApiError;
+use crate::server::client_ip::{Cidr, bucket_key, client_ip};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,6 +31,7 @@ struct Bucket {
 #[derive(Clone)]
 pub struct RateLimiter {
     settings: RateLimitSettings,
+    proxies: Arc<[Cidr]>,
     buckets: Arc<Mutex<HashMap<IpAddr, Bucket>>>,
 }
 
@@ -36,15 +39,23 @@ impl RateLimiter {
     pub fn new(settings: RateLimitSettings) -> Self {
         Self {
             settings,
+            proxies: Arc::new([]),
             buckets: Arc::default(),
         }
     }
 
-    /// Takes one token for `ip`; false when the bucket is empty.
+    /// Keys requests from `proxies` by the client they forward for (`X-Forwarded-For`).
+    pub fn behind(mut self, proxies: &[Cidr]) -> Self {
+        self.proxies = proxies.into();
+        self
+    }
+
+    /// Takes one token from the bucket of `ip` (its /64 for IPv6); false when it is empty.
     pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
         if self.settings.per_second <= 0.0 {
             return true;
         }
+        let ip = bucket_key(ip);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 10_000 {
             // Forget sources whose bucket has refilled: they lose nothing.
@@ -74,7 +85,8 @@ pub async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
-    if limiter.allow(peer.ip(), Instant::now()) {
+    let client = client_ip(peer.ip(), request.headers(), &limiter.proxies);
+    if limiter.allow(client, Instant::now()) {
         next.run(request).await
     } else {
         metrics::counter!("callsaga_rate_limited_total").increment(1);
@@ -101,5 +113,11 @@ mod tests {
         assert!(!rl.allow(ip, t0 + Duration::from_millis(100)));
         let other: IpAddr = "10.0.0.1".parse().unwrap();
         assert!(rl.allow(other, t0), "sources are independent");
+        let v6: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8:0:1:ffff::2".parse().unwrap();
+        let next_64: IpAddr = "2001:db8:0:2::1".parse().unwrap();
+        assert!((0..3).all(|_| rl.allow(v6, t0)));
+        assert!(!rl.allow(same_64, t0), "one /64 is one bucket");
+        assert!(rl.allow(next_64, t0), "the next /64 is another");
     }
 }

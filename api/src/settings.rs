@@ -23,6 +23,8 @@ pub struct Settings {
     pub sqlite_synchronous: SqliteDurability,
     /// Address the HTTP API listens on.
     pub listen: SocketAddr,
+    /// The HTTP server: timeouts, connection and concurrency limits, trusted proxies.
+    pub http: HttpSettings,
     pub temporal: TemporalSettings,
     pub webhook: WebhookSettings,
     pub relay: RelaySettings,
@@ -103,6 +105,62 @@ pub struct WebhookSettings {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Load balancers whose `X-Forwarded-For` is believed (CIDR blocks). Empty (the default):
+    /// a client is its peer address and the header is ignored.
+    pub trusted_proxies: Vec<crate::server::client_ip::Cidr>,
+    /// A request head must be complete within this time (from the connection's start or the
+    /// request's first byte): a client trickling headers is cut off.
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection without a request for this long is closed. Keep it above a load
+    /// balancer's own idle timeout (60 s on AWS ALB), so it never reuses a connection we close.
+    pub idle_timeout_ms: u64,
+    /// Most connections open at once per listener; more are closed at once. Keep it below the
+    /// process's open-file limit (`ulimit -n`) minus the database pool.
+    pub max_connections: usize,
+    /// Most requests in progress per route class; more are answered 503 with `Retry-After`.
+    pub concurrency: ConcurrencySettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrencySettings {
+    /// `POST /webhooks/vapi`.
+    pub webhook: usize,
+    /// `/admin/v1/…`.
+    pub admin: usize,
+    /// `/metrics`, `/healthz`, `/readyz`, `/openapi.json`.
+    pub ops: usize,
+}
+
+impl HttpSettings {
+    /// Limits of 0 would refuse everything: a configuration mistake, refused at start.
+    pub fn validate(&self) -> Result<(), String> {
+        let c = &self.concurrency;
+        for (name, value) in [
+            ("max_connections", self.max_connections),
+            ("concurrency.webhook", c.webhook),
+            ("concurrency.admin", c.admin),
+            ("concurrency.ops", c.ops),
+        ] {
+            if value == 0 {
+                return Err(format!("http.{name} must be at least 1"));
+            }
+        }
+        if u32::try_from(self.max_connections).is_err() {
+            return Err("http.max_connections is too large".to_owned());
+        }
+        if self.header_read_timeout_ms == 0 || self.idle_timeout_ms == 0 {
+            return Err(
+                "http.header_read_timeout_ms and idle_timeout_ms must be above 0".to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RelaySettings {
     /// Most inbox rows read per relay pass.
     pub batch_size: u64,
@@ -162,6 +220,13 @@ pub struct AdminSettings {
     /// loudly at start). Off: such a configuration refuses to start.
     #[serde(default)]
     pub allow_short_token_public: bool,
+    /// A separate address (an internal network) for `/admin/v1`, `/metrics` and
+    /// `/openapi.json`; set, they are not served on `listen`. None (the default): all on
+    /// `listen`.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Per-source rate limit of the admin API.
+    pub rate_limit: crate::ratelimit::RateLimitSettings,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -187,6 +252,13 @@ fn defaults() -> serde_json::Value {
         "database_url": "sqlite://data/callsaga.db?mode=rwc",
         "sqlite_synchronous": "full",
         "listen": "127.0.0.1:3000",
+        "http": {
+            "trusted_proxies": [],
+            "header_read_timeout_ms": 10_000,
+            "idle_timeout_ms": 75_000,
+            "max_connections": 1000,
+            "concurrency": { "webhook": 512, "admin": 32, "ops": 64 },
+        },
         "log_format": "text",
         "temporal": {
             "address": "http://127.0.0.1:7233",
@@ -211,7 +283,7 @@ fn defaults() -> serde_json::Value {
         "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },
         "email": { "backend": "file", "dir": "data/mail" },
         "dev": { "temporal_port": 7233, "temporal_ui_port": 8233 },
-        "admin": { "token": null },
+        "admin": { "token": null, "rate_limit": { "per_second": 20.0, "burst": 200.0 } },
     })
 }
 

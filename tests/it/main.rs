@@ -12,6 +12,7 @@ mod exposure;
 mod gateway;
 mod helpers;
 mod histories;
+mod http_hardening;
 mod inbox_writer;
 mod ledger;
 mod lifecycle;

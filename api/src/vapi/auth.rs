@@ -93,6 +93,15 @@ fn default_legacy_header() -> String {
     "x-vapi-secret".to_owned()
 }
 
+/// What [`WebhookAuth::verify_headers`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderCheck {
+    /// The headers alone authenticate the request (bearer, legacy secret, none).
+    Authenticated,
+    /// The headers are well formed; the signature over the body decides (HMAC).
+    NeedsBody,
+}
+
 /// Why a webhook was not authenticated. `Display` names headers and reasons, never secrets.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -250,8 +259,18 @@ impl WebhookAuth {
         body: &[u8],
         now_unix_secs: i64,
     ) -> Result<(), AuthError> {
+        match self.verify_headers(headers)? {
+            HeaderCheck::Authenticated => Ok(()),
+            HeaderCheck::NeedsBody => self.verify_body(headers, body, now_unix_secs),
+        }
+    }
+
+    /// What can be checked before the body is read: all of bearer and the legacy secret; for
+    /// HMAC that the signature (and, when signed, timestamp) headers are there and readable.
+    /// A request failing here is refused without reading its body.
+    pub fn verify_headers(&self, headers: &HeaderMap) -> Result<HeaderCheck, AuthError> {
         match self {
-            Self::None => Ok(()),
+            Self::None => Ok(HeaderCheck::Authenticated),
             Self::Bearer {
                 token,
                 header,
@@ -268,60 +287,88 @@ impl WebhookAuth {
                     return Err(missing(header));
                 }
                 secret_matches(presented, token)
-                    .then_some(())
+                    .then_some(HeaderCheck::Authenticated)
                     .ok_or_else(|| invalid(header))
             }
             Self::LegacySecret { secret, header } => {
                 let value = single_header(headers, header)?;
                 secret_matches(value, secret)
-                    .then_some(())
+                    .then_some(HeaderCheck::Authenticated)
                     .ok_or_else(|| invalid(header))
             }
-            Self::Hmac {
-                secret,
-                algorithm,
-                encoding,
-                signature_header,
-                timestamp_header,
-                payload_format,
-                signature_prefix,
-                tolerance_secs,
-            } => {
-                // A broken config fails closed (see `validate`).
-                let pieces =
-                    payload_pieces(payload_format).ok_or_else(|| invalid(signature_header))?;
-                let signed_ts = pieces.contains(&Piece::Timestamp);
-                let raw_signature = single_header(headers, signature_header)?;
-                let ts = if signed_ts {
-                    single_header(headers, timestamp_header)?
-                } else {
-                    ""
-                };
-                let text = strip_prefix_ci(raw_signature, signature_prefix)
-                    .unwrap_or(raw_signature)
-                    .trim();
-                let signature = encoding.decode(text).ok_or_else(|| {
-                    malformed(signature_header, "signature is not validly encoded")
-                })?;
-                if secret.is_empty()
-                    || !algorithm.verify(secret.expose().as_bytes(), &pieces, ts, body, &signature)
-                {
-                    return Err(invalid(signature_header));
-                }
-                if signed_ts {
-                    let at = parse_unix_secs(ts)
-                        .ok_or_else(|| malformed(timestamp_header, "not a unix timestamp"))?;
-                    let skew_secs = now_unix_secs.abs_diff(at);
-                    if skew_secs > *tolerance_secs {
-                        return Err(AuthError::Stale {
-                            skew_secs,
-                            tolerance_secs: *tolerance_secs,
-                        });
-                    }
-                }
-                Ok(())
+            Self::Hmac { .. } => self.hmac_headers(headers).map(|_| HeaderCheck::NeedsBody),
+        }
+    }
+
+    /// The HMAC signature (decoded) and timestamp text (empty when not signed).
+    fn hmac_headers<'h>(&self, headers: &'h HeaderMap) -> Result<(Vec<u8>, &'h str), AuthError> {
+        let Self::Hmac {
+            encoding,
+            signature_header,
+            timestamp_header,
+            payload_format,
+            signature_prefix,
+            ..
+        } = self
+        else {
+            return Ok((Vec::new(), ""));
+        };
+        // A broken config fails closed (see `validate`).
+        let pieces = payload_pieces(payload_format).ok_or_else(|| invalid(signature_header))?;
+        let raw_signature = single_header(headers, signature_header)?;
+        let ts = if pieces.contains(&Piece::Timestamp) {
+            single_header(headers, timestamp_header)?
+        } else {
+            ""
+        };
+        let text = strip_prefix_ci(raw_signature, signature_prefix)
+            .unwrap_or(raw_signature)
+            .trim();
+        let signature = encoding
+            .decode(text)
+            .ok_or_else(|| malformed(signature_header, "signature is not validly encoded"))?;
+        Ok((signature, ts))
+    }
+
+    /// The part of [`WebhookAuth::verify`] that needs the body (HMAC); `Ok` for the other
+    /// schemes, which [`WebhookAuth::verify_headers`] decides alone.
+    pub fn verify_body(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix_secs: i64,
+    ) -> Result<(), AuthError> {
+        let Self::Hmac {
+            secret,
+            algorithm,
+            signature_header,
+            timestamp_header,
+            payload_format,
+            tolerance_secs,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let pieces = payload_pieces(payload_format).ok_or_else(|| invalid(signature_header))?;
+        let (signature, ts) = self.hmac_headers(headers)?;
+        if secret.is_empty()
+            || !algorithm.verify(secret.expose().as_bytes(), &pieces, ts, body, &signature)
+        {
+            return Err(invalid(signature_header));
+        }
+        if pieces.contains(&Piece::Timestamp) {
+            let at = parse_unix_secs(ts)
+                .ok_or_else(|| malformed(timestamp_header, "not a unix timestamp"))?;
+            let skew_secs = now_unix_secs.abs_diff(at);
+            if skew_secs > *tolerance_secs {
+                return Err(AuthError::Stale {
+                    skew_secs,
+                    tolerance_secs: *tolerance_secs,
+                });
             }
         }
+        Ok(())
     }
 
     /// For HMAC: the presented signature and how long it must not be accepted again (the

@@ -6,35 +6,45 @@ use crate::error::ApiError;
 use crate::inbox::{self, Accepted};
 use crate::secret::mask_phone;
 use crate::state::AppState;
+use crate::vapi::auth::{AuthError, HeaderCheck};
 use crate::vapi::{self, Envelope, VapiMessage};
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_LENGTH;
 use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub(super) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-            limit: state.settings.webhook.body_limit_bytes,
-        },
-        _ => ApiError::BadRequest(format!("could not read the request body: {e}")),
-    })?;
-    let now = Utc::now();
     let auth = &state.settings.webhook.auth;
-    if let Err(e) = auth.verify(&headers, &body, now.timestamp()) {
-        metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => e.kind())
-            .increment(1);
-        tracing::warn!(reason = e.kind(), "webhook authentication failed");
-        return Err(ApiError::Unauthorized);
+    // Credentials first: a wrong bearer token or legacy secret (or HMAC headers missing) is
+    // refused before a byte of the body is read, so an unauthenticated client cannot make us
+    // buffer `body_limit_bytes`.
+    let limit = state.settings.webhook.body_limit_bytes;
+    let check = match auth.verify_headers(&headers) {
+        Ok(check) => check,
+        Err(e) => {
+            discard(body);
+            return Err(refused(e));
+        }
+    };
+    if declared_length(&headers).is_some_and(|len| len > limit as u64) {
+        discard(body);
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let body = read_body(body, limit).await?;
+    let now = Utc::now();
+    if check == HeaderCheck::NeedsBody {
+        auth.verify_body(&headers, &body, now.timestamp())
+            .map_err(refused)?;
     }
     // A signature answered with success before is not accepted again within its window.
     let claim = match auth.replay_window(&headers) {
@@ -57,6 +67,44 @@ pub(super) async fn receive(
         state.replay_guard.release(claim);
     }
     answer
+}
+
+fn refused(e: AuthError) -> ApiError {
+    metrics::counter!("callsaga_webhook_auth_failures_total", "reason" => e.kind()).increment(1);
+    tracing::warn!(reason = e.kind(), "webhook authentication failed");
+    ApiError::Unauthorized
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// The whole body, at most `limit` bytes (a body growing past it is cut off).
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+/// How long a refused request's body is still read (and dropped) while the answer goes out.
+const DISCARD_FOR: Duration = Duration::from_secs(2);
+
+/// Reads and drops (never keeps) what a refused request still sends, for [`DISCARD_FOR`]:
+/// closing with unread data in the socket makes the kernel reset the connection, and a client
+/// still sending would see a reset instead of our 401 or 413. Memory stays flat; then the body
+/// is dropped and the connection closed.
+fn discard(mut body: Body) {
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+        let _ = tokio::time::timeout(DISCARD_FOR, drain).await;
+    });
 }
 
 async fn parse_and_dispatch(
