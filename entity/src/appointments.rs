@@ -22,6 +22,8 @@ pub struct Model {
     /// `booked` | `cancelled`.
     pub status: String,
     pub customer_name: String,
+    /// The contact number the caller gave (what the model passed as `customerPhone`): contact
+    /// data, never a key to find the appointment.
     pub customer_phone: Option<String>,
     pub customer_email: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
@@ -36,6 +38,10 @@ pub struct Model {
     /// Why it failed (the SMTP reply, recipient masked).
     #[sea_orm(column_type = "Text", nullable)]
     pub email_error: Option<String>,
+    /// The verified number of the call that booked it (`call.customer.number`, canonical form,
+    /// see `activities/src/tools/caller.rs`); `None` for a withheld number. Only a call from
+    /// this number finds the appointment by list, reschedule or cancel.
+    pub caller_number: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

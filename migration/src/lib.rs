@@ -13,6 +13,7 @@ mod m20261203_000003_bounded_overlap_triggers;
 mod m20261204_000004_inbox_call_state;
 mod m20261204_000005_tool_call_fallbacks;
 mod m20261204_000007_email_failed;
+mod m20261204_000008_appointment_caller;
 
 /// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
 /// forbids overlapping booked appointments of one agent.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000004_inbox_call_state::Migration),
             Box::new(m20261204_000005_tool_call_fallbacks::Migration),
             Box::new(m20261204_000007_email_failed::Migration),
+            Box::new(m20261204_000008_appointment_caller::Migration),
         ]
     }
 }

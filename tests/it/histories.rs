@@ -6,7 +6,7 @@ use crate::helpers::{
     Engine, TestApp, assert_call_id_set_at_start, new_call_id, patch_upserts, record_history,
     sample, sample_value, spawn_app_with,
 };
-use crate::tools::{call_tool, future_weekday};
+use crate::tools::{call_tool, call_tool_from, future_weekday};
 use callsaga_activities::faults::Fault;
 use callsaga_entity::{escalation_configs, users};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -113,10 +113,25 @@ async fn every_important_branch_runs_and_can_be_recorded() {
     let call = new_call_id();
     app.post_webhook(&sample("inbound-in-progress.json", &call))
         .await;
-    let mut args = booking(day, "11:00");
-    args["customerPhone"] = "+4917099887766".into();
-    call_tool(&app, &call, "book_appointment", args).await;
-    let a = call_tool(&app, &call, "reschedule_appointment", json!({ "newDate": day.to_string(), "newStartTime": "14:00", "customerPhone": "+4917099887766" })).await;
+    // From a number of its own: the caller's appointments are those booked from it, and the
+    // sample's number has booked the others on that day.
+    let caller = Some("+4917099887766");
+    call_tool_from(
+        &app,
+        &call,
+        caller,
+        "book_appointment",
+        booking(day, "11:00"),
+    )
+    .await;
+    let a = call_tool_from(
+        &app,
+        &call,
+        caller,
+        "reschedule_appointment",
+        json!({ "newDate": day.to_string(), "newStartTime": "14:00" }),
+    )
+    .await;
     assert!(
         a["result"].as_str().unwrap_or_default().contains("moved"),
         "{a}"

@@ -5,6 +5,7 @@ mod admin;
 mod billing;
 mod calendar;
 mod call_end;
+mod caller_scope;
 mod db_faults;
 mod email;
 mod escalation;

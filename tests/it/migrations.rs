@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use callsaga_activities::calendar::{Calendar as _, EmbeddedCalendar};
-use callsaga_entity::{agents, appointments, credit_ledger, users};
+use callsaga_entity::{agents, appointments, calls, credit_ledger, users};
 use callsaga_migration::{Migrator, MigratorTrait, SchemaManager};
 use chrono::{DateTime, TimeZone as _, Utc};
 use sea_orm::{
@@ -461,6 +461,7 @@ async fn book(
         updated_at: Set(now()),
         email_failed_at: Set(None),
         email_error: Set(None),
+        caller_number: Set(None),
     }
     .insert(db)
     .await
@@ -501,6 +502,73 @@ fn expect_overlap<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &str) -> a
     }
 }
 
+/// Rows booked before `appointments.caller_number` get their call's verified number; a row
+/// without a call stays without one (it is then matched by its contact number only).
+async fn caller_number_backfill(db: DatabaseConnection) -> anyhow::Result<()> {
+    let before_caller_number = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261204_000008_appointment_caller")
+        .context("the caller_number migration")?;
+    Migrator::up(&db, Some(u32::try_from(before_caller_number)?)).await?;
+    let user_id = insert_user(&db).await?;
+    let agent_id = insert_agent(&db, user_id).await?;
+    let call_id = Uuid::new_v4();
+    calls::Entity::insert(calls::ActiveModel {
+        id: Set(call_id),
+        vapi_call_id: Set(format!("vapi-{call_id}")),
+        customer_number: Set(Some("+4915112345678".into())),
+        status: Set("ended".into()),
+        report_missing: Set(false),
+        workflow_id: Set(format!("call-vapi-{call_id}")),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+        ..Default::default()
+    })
+    .exec_without_returning(&db)
+    .await?;
+    // The entity knows the new column; these inserts leave it out.
+    let old_row = |id: Uuid, call: Option<Uuid>, hour: u32| appointments::ActiveModel {
+        id: Set(id),
+        agent_id: Set(agent_id),
+        call_id: Set(call),
+        starts_at: Set(at(hour, 0, 0, 0)),
+        ends_at: Set(at(hour, 30, 0, 0)),
+        timezone: Set("Europe/Berlin".into()),
+        status: Set("booked".into()),
+        customer_name: Set("Anna".into()),
+        customer_phone: Set(Some("+4917000000000".into())),
+        idempotency_key: Set(format!("book:{id}")),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+        ..Default::default()
+    };
+    let (with_call, without_call) = (Uuid::new_v4(), Uuid::new_v4());
+    for row in [
+        old_row(with_call, Some(call_id), 9),
+        old_row(without_call, None, 10),
+    ] {
+        appointments::Entity::insert(row)
+            .exec_without_returning(&db)
+            .await?;
+    }
+    Migrator::up(&db, None).await?;
+    let caller = |id| {
+        let db = db.clone();
+        async move {
+            anyhow::Ok(
+                appointments::Entity::find_by_id(id)
+                    .one(&db)
+                    .await?
+                    .context("row")?
+                    .caller_number,
+            )
+        }
+    };
+    ensure!(caller(with_call).await?.as_deref() == Some("+4915112345678"));
+    ensure!(caller(without_call).await?.is_none());
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
@@ -538,4 +606,18 @@ async fn postgres_ledger_idempotency_key_unique() -> anyhow::Result<()> {
 #[tokio::test]
 async fn sqlite_timestamps_are_canonical_text() -> anyhow::Result<()> {
     with_sqlite(sqlite_timestamp_format).await
+}
+
+#[tokio::test]
+async fn sqlite_caller_number_is_backfilled_from_the_call() -> anyhow::Result<()> {
+    with_sqlite(caller_number_backfill).await
+}
+
+#[tokio::test]
+async fn postgres_caller_number_is_backfilled_from_the_call() -> anyhow::Result<()> {
+    with_postgres(
+        "postgres_caller_number_is_backfilled_from_the_call",
+        caller_number_backfill,
+    )
+    .await
 }

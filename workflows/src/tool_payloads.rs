@@ -121,6 +121,11 @@ pub struct BookingPlan {
     pub customer_name: String,
     #[serde(default)]
     pub customer_phone: Option<String>,
+    /// The call's verified number (`call.customer.number`, canonical), recorded as the
+    /// appointment's `caller_number`: only calls from it find the appointment again. Absent in
+    /// plans recorded before it (and for a withheld number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_number: Option<String>,
     #[serde(default)]
     pub customer_email: Option<String>,
     #[serde(default)]

@@ -198,22 +198,21 @@ async fn list(
         }),
         Err(text) => return Ok(clarify(text)),
     };
-    let phone = args
-        .text("customerPhone")
-        .or(input.request.customer_number.clone());
-    let name = args.text("customerName");
-    if phone.is_none() && name.is_none() {
+    // Only the call's verified number says whose appointments these are; `customerPhone` is
+    // whatever the caller told the model.
+    let caller = super::caller::Caller::of(&input.request);
+    if caller.number().is_none() {
         return Ok(clarify(ctx.say(
-            "Under which name or phone number was the appointment booked?",
-            "Auf welchen Namen oder welche Telefonnummer wurde der Termin gebucht?",
+            "Your number is withheld, so I can't look up appointments. Please call from the number you booked with.",
+            "Ihre Nummer ist unterdrückt, daher kann ich keine Termine nachsehen. Bitte rufen Sie von der Nummer an, mit der Sie gebucht haben.",
         )));
     }
-    let rows = super::find::caller_appointments(deps, ctx, phone.as_deref(), name.as_deref(), from)
-        .await?;
+    let name = args.text("customerName");
+    let rows = super::find::caller_appointments(deps, ctx, &caller, name.as_deref(), from).await?;
     if rows.is_empty() {
         return Ok(said(ctx.say(
-            "I couldn't find any upcoming appointments for you.",
-            "Ich habe keine anstehenden Termine für Sie gefunden.",
+            "I couldn't find any upcoming appointments booked from the number you're calling from.",
+            "Ich habe keine anstehenden Termine gefunden, die von Ihrer Nummer aus gebucht wurden.",
         )));
     }
     let spoken: Vec<String> = rows

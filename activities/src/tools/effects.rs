@@ -158,6 +158,7 @@ pub(crate) async fn insert_appointment(
         updated_at: Set(now),
         email_failed_at: Set(None),
         email_error: Set(None),
+        caller_number: Set(plan.caller_number.clone()),
     };
     let inserted = appointments::Entity::insert(row)
         .exec_without_returning(&deps.db)

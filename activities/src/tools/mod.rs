@@ -6,6 +6,7 @@
 mod answer;
 mod args;
 mod booking_step;
+mod caller;
 mod claim;
 mod confirmation_failed;
 mod context;

@@ -4,8 +4,9 @@
 
 use super::answer::{Busy, busy_from, busy_over, slots_text, speak_next_available};
 use super::args::Args;
+use super::caller::Caller;
 use super::context::AgentContext;
-use super::find::{Found, the_appointment};
+use super::find::{Found, Wanted, the_appointment};
 use crate::Activities;
 use crate::availability::{
     Language, free_slots, local_date, parse_slot_id, speak_date, speak_time,
@@ -255,6 +256,7 @@ async fn booking_for(
         timezone: ctx.agent.timezone.clone(),
         customer_name: name.clone(),
         customer_phone: phone,
+        caller_number: Caller::of(&input.request).number().map(str::to_owned),
         customer_email: email,
         notes,
         event_summary: format!("{name} ({business})"),
@@ -397,7 +399,8 @@ pub(crate) async fn cancel(
     }))
 }
 
-/// The appointment the caller means, or what to say when it is not clear.
+/// The caller's own appointment they mean, or what to say when it is not clear. The
+/// `customerPhone` argument plays no part: only the call's verified number does.
 async fn find(
     deps: &Activities,
     ctx: &AgentContext,
@@ -406,24 +409,27 @@ async fn find(
     on_date: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<Result<callsaga_entity::appointments::Model, String>, ActivityError> {
-    let phone = args
-        .text("customerPhone")
-        .or(input.request.customer_number.clone());
-    let found = the_appointment(
-        deps,
-        ctx,
-        args.text("appointmentId").as_deref(),
-        phone.as_deref(),
-        args.text("customerName").as_deref(),
+    let caller = Caller::of(&input.request);
+    let (appointment_id, name) = (args.text("appointmentId"), args.text("customerName"));
+    let wanted = Wanted {
+        appointment_id: appointment_id.as_deref(),
+        name: name.as_deref(),
         on_date,
-        now,
-    )
-    .await?;
+    };
+    let found = the_appointment(deps, ctx, &caller, &wanted, now).await?;
     Ok(match found {
         Found::One(a) => Ok(*a),
+        Found::None if caller == Caller::Withheld => Err(ctx.say(
+            "I couldn't find an appointment with that reference and name.",
+            "Ich habe keinen Termin mit dieser Nummer und diesem Namen gefunden.",
+        )),
         Found::None => Err(ctx.say(
-            "I couldn't find an upcoming appointment for you. Under which name or number was it booked?",
-            "Ich habe keinen anstehenden Termin für Sie gefunden. Auf welchen Namen oder welche Nummer wurde er gebucht?",
+            "I couldn't find an upcoming appointment booked from the number you're calling from. Could you check the name or the date?",
+            "Ich habe keinen anstehenden Termin gefunden, der von Ihrer Nummer aus gebucht wurde. Stimmen Name und Datum?",
+        )),
+        Found::NeedIdAndName => Err(ctx.say(
+            "Your number is withheld, so I need the appointment's reference and the name it was booked under.",
+            "Ihre Nummer ist unterdrückt. Dann brauche ich die Terminnummer und den Namen, auf den der Termin gebucht wurde.",
         )),
         Found::Several(n) => Err(match ctx.lang {
             Language::De => format!("Ich habe {n} Termine für Sie gefunden. Um welches Datum geht es?"),

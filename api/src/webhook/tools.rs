@@ -60,7 +60,7 @@ pub(crate) fn calendar_tools() -> Vec<Value> {
         ),
         tool(
             "reschedule_appointment",
-            "Move an existing appointment to a new time.",
+            "Move one of the caller's own appointments (booked from the number they are calling from) to a new time. With a withheld number: needs appointmentId and the exact customerName.",
             json!({
                 "newDate": { "type": "string", "description": DATE },
                 "newStartTime": { "type": "string", "description": TIME },
@@ -74,7 +74,7 @@ pub(crate) fn calendar_tools() -> Vec<Value> {
         ),
         tool(
             "cancel_appointment",
-            "Cancel an existing appointment.",
+            "Cancel one of the caller's own appointments (booked from the number they are calling from). With a withheld number: needs appointmentId and the exact customerName.",
             json!({
                 "appointmentId": { "type": "string" },
                 "customerName": { "type": "string" },
@@ -86,7 +86,7 @@ pub(crate) fn calendar_tools() -> Vec<Value> {
         ),
         tool(
             "list_appointments",
-            "List the caller's upcoming appointments.",
+            "List the upcoming appointments booked from the number the caller is calling from (not possible with a withheld number).",
             json!({
                 "customerPhone": { "type": "string" },
                 "customerName": { "type": "string" },

@@ -59,6 +59,7 @@ async fn book(
         updated_at: Set(now),
         email_failed_at: Set(None),
         email_error: Set(None),
+        caller_number: Set(None),
     }
     .insert(db)
     .await

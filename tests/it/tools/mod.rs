@@ -26,6 +26,10 @@ pub(crate) fn future_weekday(offset_weeks: i64) -> NaiveDate {
 }
 
 pub(crate) fn tool_body(call_id: &str, tool_call_id: &str, name: &str, args: Value) -> Vec<u8> {
+    serde_json::to_vec(&tool_value(call_id, tool_call_id, name, args)).unwrap()
+}
+
+fn tool_value(call_id: &str, tool_call_id: &str, name: &str, args: Value) -> Value {
     let mut v = sample_value("book-appointment.json");
     v["message"]["call"]["id"] = call_id.into();
     v["message"]["toolCallList"] = json!([{
@@ -34,6 +38,33 @@ pub(crate) fn tool_body(call_id: &str, tool_call_id: &str, name: &str, args: Val
         "function": { "name": name, "arguments": args.to_string() },
     }]);
     v["message"]["toolWithToolCallList"] = json!([]);
+    v
+}
+
+/// [`tool_body`] from the caller number `number` (`call.customer.number`; `None`: withheld,
+/// no number at all) instead of the sample's.
+pub(crate) fn tool_body_from(
+    call_id: &str,
+    tool_call_id: &str,
+    number: Option<&str>,
+    name: &str,
+    args: Value,
+) -> Vec<u8> {
+    let mut v = tool_value(call_id, tool_call_id, name, args);
+    for customer in ["/message/customer", "/message/call/customer"] {
+        let customer = v
+            .pointer_mut(customer)
+            .and_then(Value::as_object_mut)
+            .expect("customer");
+        match number {
+            Some(n) => {
+                customer.insert("number".into(), n.into());
+            }
+            None => {
+                customer.remove("number");
+            }
+        }
+    }
     serde_json::to_vec(&v).unwrap()
 }
 
@@ -56,9 +87,30 @@ pub(crate) async fn call_tool_id(
     name: &str,
     args: Value,
 ) -> Value {
-    let resp = app
-        .post_webhook(&tool_body(call_id, tool_call_id, name, args))
-        .await;
+    post_tool(
+        app,
+        &tool_body(call_id, tool_call_id, name, args),
+        tool_call_id,
+        name,
+    )
+    .await
+}
+
+/// [`call_tool`] from the caller number `number` (`None`: withheld).
+pub(crate) async fn call_tool_from(
+    app: &TestApp,
+    call_id: &str,
+    number: Option<&str>,
+    name: &str,
+    args: Value,
+) -> Value {
+    let tool_call_id = format!("tc_{}", uuid::Uuid::new_v4().simple());
+    let body = tool_body_from(call_id, &tool_call_id, number, name, args);
+    post_tool(app, &body, &tool_call_id, name).await
+}
+
+async fn post_tool(app: &TestApp, body: &[u8], tool_call_id: &str, name: &str) -> Value {
+    let resp = app.post_webhook(body).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     let results = body["results"].as_array().expect("results array");
@@ -92,7 +144,7 @@ async fn booked(app: &TestApp) -> Vec<appointments::Model> {
         .unwrap()
 }
 
-fn text(answer: &Value) -> &str {
+pub(crate) fn text(answer: &Value) -> &str {
     answer["result"]
         .as_str()
         .or(answer["error"].as_str())
