@@ -61,7 +61,7 @@ pub enum Command {
     /// separate processes it starts), with seeded faults; prints latencies, tool answers,
     /// Temporal operations per call and the invariant report. Exits non-zero when an invariant
     /// fails.
-    Simulate(callsaga_simulate::SimulateArgs),
+    Simulate(Box<callsaga_simulate::SimulateArgs>),
     /// The database part of the invariant report (books, charges, appointments, escalations,
     /// outbox, inbox) on the configured database. Exits non-zero when an invariant fails.
     Check(callsaga_simulate::CheckArgs),
@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(str::to_owned)
                     .collect(),
             };
-            let passed = callsaga_simulate::simulate(args, tools).await?;
+            let passed = callsaga_simulate::simulate(*args, tools).await?;
             anyhow::ensure!(passed, "an invariant failed (see the report above)");
             Ok(())
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use temporalio_common::telemetry::TaskQueueLabelStrategy;
 use temporalio_common::telemetry::metrics::{
-    Counter, CounterBase, CoreMeter, Gauge, GaugeF64, Histogram, HistogramDuration, HistogramF64,
+    CoreMeter, Counter, CounterBase, Gauge, GaugeF64, Histogram, HistogramDuration, HistogramF64,
     MetricAttributable, MetricAttributes, MetricParameters, NewAttributes, NoOpCoreMeter,
     TemporalMeter, UpDownCounter,
 };

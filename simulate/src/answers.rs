@@ -37,7 +37,9 @@ pub(crate) fn classify(tool: &str, text: &str) -> Outcome {
     if t.contains("confirming that now") {
         return Outcome::Confirming;
     }
-    if t.contains("will call you back") && (t.contains("can't confirm") || t.contains("can't do that right now")) {
+    if t.contains("will call you back")
+        && (t.contains("can't confirm") || t.contains("can't do that right now"))
+    {
         return Outcome::Callback;
     }
     if t.contains("try again a little later") || t.contains("call again later") {
@@ -75,7 +77,10 @@ pub(crate) fn spoken(body: &str, tool_call_id: &str) -> Option<String> {
         .as_array()?
         .iter()
         .find(|r| r["toolCallId"] == tool_call_id)?;
-    r["result"].as_str().or(r["error"].as_str()).map(str::to_owned)
+    r["result"]
+        .as_str()
+        .or(r["error"].as_str())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -85,18 +90,81 @@ mod tests {
     #[test]
     fn answers_are_read_the_way_a_caller_hears_them() {
         let c = classify;
-        assert_eq!(c("book_appointment", "Your appointment on Tuesday, 8 December at 10:30 is booked, Anna Koch."), Outcome::Booked);
-        assert_eq!(c("book_appointment", "I'm sorry, Tuesday at 10:30 was just taken. 11:00 is free."), Outcome::NotBooked);
-        assert_eq!(c("book_appointment", "I'm confirming that now; you'll get the confirmation by email."), Outcome::Confirming);
-        assert_eq!(c("book_appointment", "I can't confirm that right now. The business will call you back about it."), Outcome::Callback);
-        assert_eq!(c("cancel_appointment", "I'm sorry, I can't do that right now. The business will call you back."), Outcome::Callback);
-        assert_eq!(c("book_appointment", "I'm sorry, I can't do that right now. Please try again a little later."), Outcome::TryLater);
-        assert_eq!(c("reschedule_appointment", "Done: your appointment is moved from a to b."), Outcome::Moved);
-        assert_eq!(c("cancel_appointment", "Your appointment on x is cancelled."), Outcome::Cancelled);
-        assert_eq!(c("escalate_to_human", "I'm connecting you with a colleague now."), Outcome::Transfer);
-        assert_eq!(c("escalate_to_human", "Our team isn't available right now. A colleague will call you back as soon as possible."), Outcome::Callback);
-        assert_eq!(c("order_pizza", "Sorry, I can't do that here."), Outcome::Refused);
-        assert_eq!(c("check_availability", "On Tuesday I have 9:00 or 10:30."), Outcome::Answered);
+        assert_eq!(
+            c(
+                "book_appointment",
+                "Your appointment on Tuesday, 8 December at 10:30 is booked, Anna Koch."
+            ),
+            Outcome::Booked
+        );
+        assert_eq!(
+            c(
+                "book_appointment",
+                "I'm sorry, Tuesday at 10:30 was just taken. 11:00 is free."
+            ),
+            Outcome::NotBooked
+        );
+        assert_eq!(
+            c(
+                "book_appointment",
+                "I'm confirming that now; you'll get the confirmation by email."
+            ),
+            Outcome::Confirming
+        );
+        assert_eq!(
+            c(
+                "book_appointment",
+                "I can't confirm that right now. The business will call you back about it."
+            ),
+            Outcome::Callback
+        );
+        assert_eq!(
+            c(
+                "cancel_appointment",
+                "I'm sorry, I can't do that right now. The business will call you back."
+            ),
+            Outcome::Callback
+        );
+        assert_eq!(
+            c(
+                "book_appointment",
+                "I'm sorry, I can't do that right now. Please try again a little later."
+            ),
+            Outcome::TryLater
+        );
+        assert_eq!(
+            c(
+                "reschedule_appointment",
+                "Done: your appointment is moved from a to b."
+            ),
+            Outcome::Moved
+        );
+        assert_eq!(
+            c("cancel_appointment", "Your appointment on x is cancelled."),
+            Outcome::Cancelled
+        );
+        assert_eq!(
+            c(
+                "escalate_to_human",
+                "I'm connecting you with a colleague now."
+            ),
+            Outcome::Transfer
+        );
+        assert_eq!(
+            c(
+                "escalate_to_human",
+                "Our team isn't available right now. A colleague will call you back as soon as possible."
+            ),
+            Outcome::Callback
+        );
+        assert_eq!(
+            c("order_pizza", "Sorry, I can't do that here."),
+            Outcome::Refused
+        );
+        assert_eq!(
+            c("check_availability", "On Tuesday I have 9:00 or 10:30."),
+            Outcome::Answered
+        );
     }
 
     #[test]

@@ -49,7 +49,12 @@ pub(crate) struct CallRun<'a> {
 }
 
 impl<'a> CallRun<'a> {
-    pub(crate) fn new(plan: &'a CallPlan, clock: Clock, sender: &'a Sender, heard: &'a Mutex<Vec<Heard>>) -> Self {
+    pub(crate) fn new(
+        plan: &'a CallPlan,
+        clock: Clock,
+        sender: &'a Sender,
+        heard: &'a Mutex<Vec<Heard>>,
+    ) -> Self {
         Self {
             plan,
             clock,
@@ -85,8 +90,14 @@ impl<'a> CallRun<'a> {
         }
         self.talk(self.plan.tail_secs).await;
         let ended_at = self.clock.now();
-        let reason = if self.heard_transfer() { "assistant-forwarded-call" } else { self.plan.ended_reason };
-        let ended = self.body.status("ended", ended_at, Some((reason, ended_at)));
+        let reason = if self.heard_transfer() {
+            "assistant-forwarded-call"
+        } else {
+            self.plan.ended_reason
+        };
+        let ended = self
+            .body
+            .status("ended", ended_at, Some((reason, ended_at)));
         if f.reorder {
             // The report before the `ended` status update, as for a short call.
             self.held.push(("status-update", ended));
@@ -96,7 +107,9 @@ impl<'a> CallRun<'a> {
         self.clock.sleep(self.plan.report_delay).await;
         let report_sent = !f.missing_report;
         if report_sent {
-            let body = self.body.end_of_call_report(reason, ended_at, self.clock.now());
+            let body = self
+                .body
+                .end_of_call_report(reason, ended_at, self.clock.now());
             self.deliver("end-of-call-report", body).await;
         }
         self.flush().await;
@@ -147,7 +160,7 @@ impl<'a> CallRun<'a> {
             self.clock.sleep(gap).await;
             left -= gap;
             self.turn += 1;
-            let (role, line) = if self.turn % 2 == 0 {
+            let (role, line) = if self.turn.is_multiple_of(2) {
                 ("bot", BOT_LINES[self.turn % BOT_LINES.len()])
             } else {
                 ("user", USER_LINES[self.turn % USER_LINES.len()])
@@ -217,13 +230,16 @@ impl<'a> CallRun<'a> {
                 first = outcome;
                 self.sender.stats.outcome(name, outcome);
             }
-            self.heard.lock().unwrap_or_else(|p| p.into_inner()).push(Heard {
-                vapi_call_id: self.plan.call_id.clone(),
-                tool_call_id: id.to_owned(),
-                tool: name.to_owned(),
-                outcome,
-                text: text.clone().unwrap_or_default(),
-            });
+            self.heard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Heard {
+                    vapi_call_id: self.plan.call_id.clone(),
+                    tool_call_id: id.to_owned(),
+                    tool: name.to_owned(),
+                    outcome,
+                    text: text.clone().unwrap_or_default(),
+                });
             if i == 0 {
                 let now = self.clock.now();
                 let said = text.unwrap_or_default();

@@ -44,7 +44,10 @@ mod tests {
         let real = Instant::now();
         clock.sleep(5.0).await;
         let simulated = (clock.now() - before).num_milliseconds();
-        assert!(real.elapsed() < Duration::from_millis(500), "slept 5 s / 100");
+        assert!(
+            real.elapsed() < Duration::from_millis(500),
+            "slept 5 s / 100"
+        );
         assert!(simulated >= 5_000, "{simulated} ms of simulated time");
     }
 }

@@ -4,13 +4,20 @@ use std::collections::BTreeMap;
 
 /// Sums of the samples of metric `name` whose labels contain every `filter` pair, by the value of
 /// label `by` (empty when the sample has no such label).
-pub(crate) fn sum_by(text: &str, name: &str, filter: &[(&str, &str)], by: &str) -> BTreeMap<String, f64> {
+pub(crate) fn sum_by(
+    text: &str,
+    name: &str,
+    filter: &[(&str, &str)],
+    by: &str,
+) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for line in text.lines() {
         if line.starts_with('#') {
             continue;
         }
-        let Some(rest) = line.strip_prefix(name) else { continue };
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
         let (labels, value) = match rest.strip_prefix('{') {
             Some(r) => match r.split_once('}') {
                 Some((l, v)) => (l, v),
@@ -20,13 +27,21 @@ pub(crate) fn sum_by(text: &str, name: &str, filter: &[(&str, &str)], by: &str) 
             None => continue,
         };
         let labels = parse_labels(labels);
-        if !filter.iter().all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v)) {
+        if !filter
+            .iter()
+            .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+        {
             continue;
         }
-        let Some(v) = value.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) else {
+        let Some(v) = value
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+        else {
             continue;
         };
-        *out.entry(labels.get(by).cloned().unwrap_or_default()).or_insert(0.0) += v;
+        *out.entry(labels.get(by).cloned().unwrap_or_default())
+            .or_insert(0.0) += v;
     }
     out
 }
@@ -59,7 +74,10 @@ fn parse_labels(s: &str) -> BTreeMap<String, String> {
 }
 
 /// `after − before` per key (counters that restarted count from zero: a restarted process).
-pub(crate) fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+pub(crate) fn delta(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+) -> BTreeMap<String, f64> {
     after
         .iter()
         .map(|(k, a)| {
@@ -82,7 +100,12 @@ mod tests {
             service_requests{operation=\"PollWorkflowTaskQueue\",service_name=\"frontend\",x=\"a,b\"} 2\n\
             service_requests{operation=\"PollWorkflowTaskQueue\",service_name=\"frontend\",x=\"c\\\"d\"} 1.5\n\
             service_requests_total 9\n";
-        let m = sum_by(text, "service_requests", &[("service_name", "frontend")], "operation");
+        let m = sum_by(
+            text,
+            "service_requests",
+            &[("service_name", "frontend")],
+            "operation",
+        );
         assert_eq!(m.get("StartWorkflowExecution"), Some(&3.0));
         assert_eq!(m.get("PollWorkflowTaskQueue"), Some(&3.5));
         assert_eq!(m.len(), 2);
@@ -90,6 +113,10 @@ mod tests {
         let after = BTreeMap::from([("a".to_owned(), 7.0), ("b".to_owned(), 2.0)]);
         let d = delta(&before, &after);
         assert_eq!(d.get("a"), Some(&2.0));
-        assert_eq!(d.get("b"), Some(&2.0), "a restarted counter counts from zero");
+        assert_eq!(
+            d.get("b"),
+            Some(&2.0),
+            "a restarted counter counts from zero"
+        );
     }
 }

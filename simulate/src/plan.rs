@@ -34,6 +34,9 @@ pub(crate) struct ToolStep {
     pub(crate) talk_before: f64,
 }
 
+/// Picks one fault flag of a call.
+type FaultFlag = fn(&mut CallFaults) -> &mut bool;
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CallFaults {
     /// Extra copies of each asynchronous delivery (0 = none); per message, drawn 1–3.
@@ -64,9 +67,18 @@ pub(crate) struct CallPlan {
     pub(crate) rng_seed: u64,
 }
 
-const FIRST: &[&str] = &["Anna", "Jonas", "Mia", "Leon", "Emma", "Paul", "Lea", "Finn", "Sofia", "Noah"];
-const LAST: &[&str] = &["Schmidt", "Müller", "Weber", "Fischer", "Wagner", "Becker", "Hoffmann", "Koch"];
-const ENDED: &[&str] = &["customer-ended-call", "assistant-ended-call", "silence-timed-out", "customer-ended-call"];
+const FIRST: &[&str] = &[
+    "Anna", "Jonas", "Mia", "Leon", "Emma", "Paul", "Lea", "Finn", "Sofia", "Noah",
+];
+const LAST: &[&str] = &[
+    "Schmidt", "Müller", "Weber", "Fischer", "Wagner", "Becker", "Hoffmann", "Koch",
+];
+const ENDED: &[&str] = &[
+    "customer-ended-call",
+    "assistant-ended-call",
+    "silence-timed-out",
+    "customer-ended-call",
+];
 
 /// The plans of `calls` calls from `seed`. `today` is the agent's local date (bookings go into
 /// the next two weeks' weekdays).
@@ -82,15 +94,41 @@ pub(crate) fn plans(
     let poison_index = faults
         .contains(&FaultKind::Poison)
         .then(|| arrivals.random_range(0..calls.max(1)));
-    (0..calls)
+    let mut out: Vec<CallPlan> = (0..calls)
         .map(|index| {
             // Poisson arrivals: exponential gaps.
             let u: f64 = arrivals.random_range(f64::EPSILON..1.0);
             t += -u.ln() / arrival_rate_per_sec.max(0.001);
-            let call_seed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(index as u64);
-            plan_one(index, call_seed, t, faults, poison_index == Some(index), today)
+            let call_seed = seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(index as u64);
+            plan_one(
+                index,
+                call_seed,
+                t,
+                faults,
+                poison_index == Some(index),
+                today,
+            )
         })
-        .collect()
+        .collect();
+    // Every message fault asked for hits at least one (non-poison) call, even in a small run.
+    let normal: Vec<usize> = (0..out.len()).filter(|i| !out[*i].faults.poison).collect();
+    if !normal.is_empty() {
+        let kinds: [(FaultKind, FaultFlag); 4] = [
+            (FaultKind::Duplicates, |f| &mut f.duplicates),
+            (FaultKind::Reorder, |f| &mut f.reorder),
+            (FaultKind::DropStatus, |f| &mut f.drop_status),
+            (FaultKind::MissingReport, |f| &mut f.missing_report),
+        ];
+        for (kind, flag) in kinds {
+            if faults.contains(&kind) && !out.iter_mut().any(|c| *flag(&mut c.faults)) {
+                let i = normal[arrivals.random_range(0..normal.len())];
+                *flag(&mut out[i].faults) = true;
+            }
+        }
+    }
+    out
 }
 
 fn plan_one(
@@ -138,13 +176,24 @@ fn plan_one(
         format!("call_{}{n}", hex_lower(&b))
     };
     let date = booking_date(&mut rng, today);
-    let slot = |rng: &mut ChaCha8Rng| format!("{:02}:{:02}", rng.random_range(9..17), [0, 30][rng.random_range(0..2)]);
+    let slot = |rng: &mut ChaCha8Rng| {
+        format!(
+            "{:02}:{:02}",
+            rng.random_range(9..17),
+            [0, 30][rng.random_range(0..2)]
+        )
+    };
     let start = slot(&mut rng);
     let talk = |rng: &mut ChaCha8Rng| rng.random_range(8.0..30.0);
     let mut tools = Vec::new();
     let mut step = |rng: &mut ChaCha8Rng, name: &'static str, args: Value| {
         let talk_before = talk(rng);
-        tools.push(ToolStep { id: tool_id(rng), name, args, talk_before });
+        tools.push(ToolStep {
+            id: tool_id(rng),
+            name,
+            args,
+            talk_before,
+        });
     };
     let book_args = json!({
         "date": date.to_string(), "startTime": start, "customerName": name,
@@ -164,23 +213,39 @@ fn plan_one(
             step(&mut rng, "book_appointment", book_args);
             let new_date = booking_date(&mut rng, today);
             let new_start = slot(&mut rng);
-            step(&mut rng, "reschedule_appointment", json!({
-                "newDate": new_date.to_string(), "newStartTime": new_start,
-                "customerName": name, "originalDate": date.to_string(),
-            }));
+            step(
+                &mut rng,
+                "reschedule_appointment",
+                json!({
+                    "newDate": new_date.to_string(), "newStartTime": new_start,
+                    "customerName": name, "originalDate": date.to_string(),
+                }),
+            );
         }
         Scenario::BookAndCancel => {
             step(&mut rng, "book_appointment", book_args);
-            step(&mut rng, "cancel_appointment", json!({ "customerName": name, "date": date.to_string(), "reason": "plans changed" }));
+            step(
+                &mut rng,
+                "cancel_appointment",
+                json!({ "customerName": name, "date": date.to_string(), "reason": "plans changed" }),
+            );
         }
         Scenario::Browse => {
             step(&mut rng, "check_availability", availability);
-            step(&mut rng, "find_next_available", json!({ "afterDate": date.to_string() }));
+            step(
+                &mut rng,
+                "find_next_available",
+                json!({ "afterDate": date.to_string() }),
+            );
         }
         Scenario::Escalate => {
             step(&mut rng, "check_operator_availability", json!({}));
             let urgency = ["low", "normal", "high"][rng.random_range(0..3)];
-            step(&mut rng, "escalate_to_human", json!({ "reason": "billing question", "urgency": urgency, "summary": "caller asks about an invoice" }));
+            step(
+                &mut rng,
+                "escalate_to_human",
+                json!({ "reason": "billing question", "urgency": urgency, "summary": "caller asks about an invoice" }),
+            );
         }
         Scenario::UnknownTool => {
             step(&mut rng, "check_availability", availability);
@@ -242,20 +307,39 @@ mod tests {
         assert_eq!(ids(&a), ids(&b));
         assert_ne!(ids(&a), ids(&c));
         assert_eq!(a[3].tools[0].args, b[3].tools[0].args);
-        let scenarios: std::collections::HashSet<_> = a.iter().map(|c| format!("{:?}", c.scenario)).collect();
+        let scenarios: std::collections::HashSet<_> =
+            a.iter().map(|c| format!("{:?}", c.scenario)).collect();
         assert!(scenarios.len() >= 5, "a mix: {scenarios:?}");
     }
 
     #[test]
     fn one_poison_call_passes_the_door_and_bookings_fall_on_weekdays() {
         let p = plans(3, 40, &[FaultKind::Poison], 1.0, today());
+        let small = plans(
+            3,
+            3,
+            &[FaultKind::MissingReport, FaultKind::Reorder],
+            1.0,
+            today(),
+        );
+        assert!(
+            small.iter().any(|c| c.faults.missing_report) && small.iter().any(|c| c.faults.reorder)
+        );
         let poison: Vec<_> = p.iter().filter(|c| c.faults.poison).collect();
         assert_eq!(poison.len(), 1);
         let id = &poison[0].call_id;
-        assert!(id.len() <= 128 && id.len() + "call-".len() > 100, "{}", id.len());
+        assert!(
+            id.len() <= 128 && id.len() + "call-".len() > 100,
+            "{}",
+            id.len()
+        );
         for c in &p {
             for t in c.tools.iter().filter(|t| t.name == "book_appointment") {
-                let d: NaiveDate = t.args["date"].as_str().expect("date").parse().expect("date");
+                let d: NaiveDate = t.args["date"]
+                    .as_str()
+                    .expect("date")
+                    .parse()
+                    .expect("date");
                 assert!(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun));
             }
         }

@@ -63,25 +63,50 @@ impl RunReport {
     pub(crate) fn print(&self) {
         println!(
             "\ncallsaga simulate: {} calls, {} at once, seed {}, time factor {}, faults [{}]",
-            self.calls, self.concurrency, self.seed, self.time_factor, self.faults.join(",")
+            self.calls,
+            self.concurrency,
+            self.seed,
+            self.time_factor,
+            self.faults.join(",")
         );
-        let mix: Vec<String> = self.scenarios.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let mix: Vec<String> = self
+            .scenarios
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!("call mix: {}", mix.join(", "));
         if !self.faults_injected.is_empty() {
-            let f: Vec<String> = self.faults_injected.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let f: Vec<String> = self
+                .faults_injected
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
             println!("faults injected: {}", f.join(", "));
         }
         println!(
             "calls: {} completed, {} with undelivered messages; {:.1} s, {:.2} completed calls/s; {} retries",
-            self.completed_calls, self.failed_calls, self.wall_secs, self.calls_per_sec, self.retries
+            self.completed_calls,
+            self.failed_calls,
+            self.wall_secs,
+            self.calls_per_sec,
+            self.retries
         );
         if !self.deliveries_failed.is_empty() {
-            println!("deliveries that ran out of retries: {:?}", self.deliveries_failed);
+            println!(
+                "deliveries that ran out of retries: {:?}",
+                self.deliveries_failed
+            );
         }
         println!("\nlatency per message type (ms)");
-        println!("  {:<40} {:>6} {:>8} {:>8} {:>8} {:>8}", "message", "n", "p50", "p95", "p99", "max");
+        println!(
+            "  {:<40} {:>6} {:>8} {:>8} {:>8} {:>8}",
+            "message", "n", "p50", "p95", "p99", "max"
+        );
         for r in &self.latency {
-            println!("  {:<40} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1}", r.message, r.count, r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms);
+            println!(
+                "  {:<40} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+                r.message, r.count, r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms
+            );
         }
         println!("\ntool answers by outcome");
         for (tool, outcomes) in &self.tool_outcomes {
@@ -93,7 +118,10 @@ impl RunReport {
             self.rpc_source, self.rpcs_per_call, self.rpcs_total
         );
         for (op, n) in &self.rpcs_by_operation {
-            println!("  {op:<45} {n:>8} ({:.2}/call)", n / self.calls.max(1) as f64);
+            println!(
+                "  {op:<45} {n:>8} ({:.2}/call)",
+                n / self.calls.max(1) as f64
+            );
         }
         let h = &self.history_events_per_workflow;
         println!(

@@ -8,10 +8,10 @@ use crate::options::{CheckArgs, FaultKind, SimulateArgs, expand};
 use crate::plan::plans;
 use crate::report::{HistoryStats, RunReport};
 use crate::sender::Sender;
+pub use crate::stack::StackTools;
 use crate::stack::{Process, Stack};
 use crate::stats::Stats;
 use crate::{mail, metrics_text, temporal_ops};
-pub use crate::stack::StackTools;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
@@ -24,12 +24,16 @@ use std::time::{Duration, Instant};
 
 /// `callsaga check`: the database invariants of `database_url`. Returns whether all pass.
 pub async fn check(database_url: &str, args: CheckArgs) -> anyhow::Result<bool> {
-    let db = sea_orm::Database::connect(database_url).await.context("failed to connect to the database")?;
+    let db = sea_orm::Database::connect(database_url)
+        .await
+        .context("failed to connect to the database")?;
     let scope = invariants::db::Scope {
         starting_balances: None,
         expect_dead: args.expect_dead.into_iter().collect(),
     };
-    let report = Report { lines: invariants::db::check(&db, &scope).await? };
+    let report = Report {
+        lines: invariants::db::check(&db, &scope).await?,
+    };
     report.print();
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
@@ -46,10 +50,20 @@ struct Target {
 
 /// `callsaga simulate`. Returns whether every invariant passed.
 pub async fn simulate(args: SimulateArgs, tools: StackTools) -> anyhow::Result<bool> {
-    anyhow::ensure!(args.calls > 0 && args.concurrency > 0, "--calls and --concurrency must be at least 1");
-    anyhow::ensure!(args.time_factor > 0.0 && args.time_factor.is_finite(), "--time-factor must be above 0");
+    anyhow::ensure!(
+        args.calls > 0 && args.concurrency > 0,
+        "--calls and --concurrency must be at least 1"
+    );
+    anyhow::ensure!(
+        args.time_factor > 0.0 && args.time_factor.is_finite(),
+        "--time-factor must be above 0"
+    );
     let faults = expand(&args.faults);
-    let process_faults: Vec<FaultKind> = faults.iter().copied().filter(|f| f.is_process_fault()).collect();
+    let process_faults: Vec<FaultKind> = faults
+        .iter()
+        .copied()
+        .filter(|f| f.is_process_fault())
+        .collect();
     anyhow::ensure!(
         args.spawn || process_faults.is_empty(),
         "process faults ({process_faults:?}) need --spawn: against a remote deployment the simulator cannot kill its processes"
@@ -60,9 +74,16 @@ pub async fn simulate(args: SimulateArgs, tools: StackTools) -> anyhow::Result<b
     );
     let stack = if args.spawn {
         let dir = args.work_dir.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("callsaga-simulate-{}-{}", args.seed, uuid::Uuid::new_v4().simple()))
+            std::env::temp_dir().join(format!(
+                "callsaga-simulate-{}-{}",
+                args.seed,
+                uuid::Uuid::new_v4().simple()
+            ))
         });
-        eprintln!("starting the stack in {} (Temporal dev server, callsaga api, callsaga worker)", dir.display());
+        eprintln!(
+            "starting the stack in {} (Temporal dev server, callsaga api, callsaga worker)",
+            dir.display()
+        );
         Some(Stack::start(tools, dir, args.spawn_database_url.clone(), args.seed).await?)
     } else {
         None
@@ -76,7 +97,9 @@ pub async fn simulate(args: SimulateArgs, tools: StackTools) -> anyhow::Result<b
         },
         None => Target {
             url: args.url.clone(),
-            database_url: args.database_url.clone().context("--database-url (or CALLSAGA_DATABASE_URL) is needed for the invariant report")?,
+            database_url: args.database_url.clone().context(
+                "--database-url (or CALLSAGA_DATABASE_URL) is needed for the invariant report",
+            )?,
             temporal_address: args.temporal_address.clone(),
             bearer: args.bearer.clone(),
         },
@@ -97,24 +120,43 @@ async fn drive(
     target: &Target,
     stack: Option<Arc<tokio::sync::Mutex<Stack>>>,
 ) -> anyhow::Result<bool> {
-    let db = sea_orm::Database::connect(&target.database_url).await.context("failed to connect to the database")?;
-    let temporal = temporal_ops::connect(&target.temporal_address, &args.temporal_namespace).await?;
+    let db = sea_orm::Database::connect(&target.database_url)
+        .await
+        .context("failed to connect to the database")?;
+    let temporal =
+        temporal_ops::connect(&target.temporal_address, &args.temporal_namespace).await?;
     let starting = invariants::db::starting_balances(&db).await?;
     let rpc_url = match &stack {
         Some(s) => s.lock().await.temporal_metrics_url(),
         None => format!("{}/metrics", target.url.trim_end_matches('/')),
     };
     let (rpc_source, rpc_metric, rpc_filter): (&str, &str, Vec<(&str, &str)>) = if stack.is_some() {
-        ("the Temporal server's service_requests, frontend", "service_requests", vec![("service_name", "frontend")])
+        (
+            "the Temporal server's service_requests, frontend",
+            "service_requests",
+            vec![("service_name", "frontend")],
+        )
     } else {
-        ("the API process's callsaga_temporal_rpcs_total", "callsaga_temporal_rpcs_total", vec![])
+        (
+            "the API process's callsaga_temporal_rpcs_total",
+            "callsaga_temporal_rpcs_total",
+            vec![],
+        )
     };
     let http = reqwest::Client::new();
     let rpcs = |text: &str| metrics_text::sum_by(text, rpc_metric, &rpc_filter, "operation");
     let rpcs_before = rpcs(&fetch_text(&http, &rpc_url).await.unwrap_or_default());
 
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
-    let plans = plans(args.seed, args.calls, faults, args.concurrency as f64 / 75.0, today);
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let plans = plans(
+        args.seed,
+        args.calls,
+        faults,
+        args.concurrency as f64 / 75.0,
+        today,
+    );
     let mut injected: BTreeMap<String, usize> = BTreeMap::new();
     for p in &plans {
         for (on, name) in [
@@ -130,7 +172,14 @@ async fn drive(
         }
     }
     let stats = Arc::new(Stats::default());
-    let sender = Sender::new(&target.url, target.bearer.clone(), args.vapi_secret.clone(), args.max_retries, Duration::from_millis(args.base_delay_ms), stats.clone())?;
+    let sender = Sender::new(
+        &target.url,
+        target.bearer.clone(),
+        args.vapi_secret.clone(),
+        args.max_retries,
+        Duration::from_millis(args.base_delay_ms),
+        stats.clone(),
+    )?;
     let clock = Clock::new(args.time_factor);
     let heard: Arc<Mutex<Vec<Heard>>> = Arc::default();
     let bar = progress(args);
@@ -139,13 +188,26 @@ async fn drive(
     let started = Instant::now();
 
     // Process faults at seeded moments while the calls run.
-    let span = plans.last().map(|p| p.arrives_at).unwrap_or(0.0) / args.time_factor + 60.0 / args.time_factor;
-    let process_faults = tokio::spawn(process_faults(stack.clone(), faults.to_vec(), args.seed, span));
+    let span = plans.last().map(|p| p.arrives_at).unwrap_or(0.0) / args.time_factor
+        + 60.0 / args.time_factor;
+    let process_faults = tokio::spawn(process_faults(
+        stack.clone(),
+        faults.to_vec(),
+        args.seed,
+        span,
+    ));
 
     let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
     let mut tasks = Vec::new();
     for plan in plans.iter().cloned() {
-        let (sender, heard, gate, bar, in_flight, failed) = (sender.clone(), heard.clone(), gate.clone(), bar.clone(), in_flight.clone(), failed.clone());
+        let (sender, heard, gate, bar, in_flight, failed) = (
+            sender.clone(),
+            heard.clone(),
+            gate.clone(),
+            bar.clone(),
+            in_flight.clone(),
+            failed.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             clock.sleep(plan.arrives_at).await;
             let _permit = gate.acquire_owned().await.ok();
@@ -156,7 +218,11 @@ async fn drive(
                 failed.fetch_add(1, Ordering::Relaxed);
             }
             bar.inc(1);
-            bar.set_message(format!("{} in flight, {} failed", in_flight.load(Ordering::Relaxed), failed.load(Ordering::Relaxed)));
+            bar.set_message(format!(
+                "{} in flight, {} failed",
+                in_flight.load(Ordering::Relaxed),
+                failed.load(Ordering::Relaxed)
+            ));
             result
         }));
     }
@@ -172,26 +238,47 @@ async fn drive(
     }
 
     // Settle: every workflow closed and the inbox drained (or --settle-secs passed).
-    let poison: HashSet<String> = results.iter().filter(|r| r.poison).map(|r| r.vapi_call_id.clone()).collect();
-    settle(&db, &temporal, &results, &poison, Duration::from_secs(args.settle_secs)).await;
+    let poison: HashSet<String> = results
+        .iter()
+        .filter(|r| r.poison)
+        .map(|r| r.vapi_call_id.clone())
+        .collect();
+    settle(
+        &db,
+        &results,
+        &poison,
+        Duration::from_secs(args.settle_secs),
+    )
+    .await;
     let wall_secs = started.elapsed().as_secs_f64();
     let rpcs_after = rpcs(&fetch_text(&http, &rpc_url).await.unwrap_or_default());
     let rpc_delta = metrics_text::delta(&rpcs_before, &rpcs_after);
 
-    let mut workflows = HashMap::new();
-    for r in &results {
-        workflows.insert(r.vapi_call_id.clone(), temporal_ops::facts(&temporal, &r.vapi_call_id).await);
-    }
-    let events: Vec<usize> = workflows.iter().filter(|(id, _)| !poison.contains(*id)).map(|(_, w)| w.events).collect();
+    let workflows = workflow_facts(&temporal, &results, Duration::from_secs(60)).await;
+    let events: Vec<usize> = workflows
+        .iter()
+        .filter(|(id, _)| !poison.contains(*id))
+        .map(|(_, w)| w.events)
+        .collect();
 
     let heard = heard.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let numbers: HashMap<String, String> = plans.iter().map(|p| (p.call_id.clone(), p.caller_number.clone())).collect();
+    let numbers: HashMap<String, String> = plans
+        .iter()
+        .map(|p| (p.call_id.clone(), p.caller_number.clone()))
+        .collect();
     let simulated: Vec<invariants::temporal::Simulated<'_>> = results
         .iter()
-        .map(|r| invariants::temporal::Simulated { vapi_call_id: &r.vapi_call_id, poison: r.poison, report_sent: r.report_sent })
+        .map(|r| invariants::temporal::Simulated {
+            vapi_call_id: &r.vapi_call_id,
+            poison: r.poison,
+            report_sent: r.report_sent,
+        })
         .collect();
     let mut lines = invariants::temporal::check(&db, &simulated, &workflows).await?;
-    let scope = invariants::db::Scope { starting_balances: Some(starting), expect_dead: poison.clone() };
+    let scope = invariants::db::Scope {
+        starting_balances: Some(starting),
+        expect_dead: poison.clone(),
+    };
     lines.extend(invariants::db::check(&db, &scope).await?);
     lines.extend(invariants::heard::check(&db, &heard, &numbers).await?);
     if let Some(s) = &stack {
@@ -234,7 +321,8 @@ async fn drive(
     };
     report.print();
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("failed to write {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("failed to write {}", path.display()))?;
     }
     Ok(report.invariants.passed())
 }
@@ -243,9 +331,18 @@ fn lost_deliveries(results: &[CallResult]) -> invariants::Line {
     let v = results
         .iter()
         .filter(|r| !r.delivered && !r.poison)
-        .map(|r| format!("{}: a delivery ran out of retries", invariants::call_ref(&r.vapi_call_id)))
+        .map(|r| {
+            format!(
+                "{}: a delivery ran out of retries",
+                invariants::call_ref(&r.vapi_call_id)
+            )
+        })
         .collect();
-    invariants::Line::new("every delivery was eventually answered (none lost to an outage)", results.len(), v)
+    invariants::Line::new(
+        "every delivery was eventually answered (none lost to an outage)",
+        results.len(),
+        v,
+    )
 }
 
 fn progress(args: &SimulateArgs) -> ProgressBar {
@@ -263,37 +360,48 @@ fn progress(args: &SimulateArgs) -> ProgressBar {
 }
 
 async fn fetch_text(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    Ok(http.get(url).timeout(Duration::from_secs(10)).send().await?.text().await?)
+    Ok(http
+        .get(url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await?
+        .text()
+        .await?)
 }
 
-/// Waits until every simulated call's workflow closed and the inbox has nothing left to
-/// deliver (the poison calls aside), or `limit`.
+/// Waits until every simulated call's row is billed (its end-of-call work done) and the inbox
+/// has nothing left to deliver (the poison calls aside), or `limit`. From the database only: the
+/// simulator's own Temporal reads would count as the service's RPCs.
 async fn settle(
     db: &DatabaseConnection,
-    temporal: &temporalio_client::Client,
     results: &[CallResult],
     poison: &HashSet<String>,
     limit: Duration,
 ) {
-    use callsaga_entity::webhook_inbox;
+    use callsaga_entity::{calls, webhook_inbox};
     let deadline = Instant::now() + limit;
-    let mut open: Vec<&str> = results.iter().filter(|r| !r.poison).map(|r| r.vapi_call_id.as_str()).collect();
+    let ids: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.poison)
+        .map(|r| r.vapi_call_id.as_str())
+        .collect();
     while Instant::now() < deadline {
-        let mut still = Vec::new();
-        for id in open {
-            let f = temporal_ops::facts(temporal, id).await;
-            if matches!(f.closed, temporal_ops::Closed::Running | temporal_ops::Closed::Missing) {
-                still.push(id);
-            }
+        let mut settled = 0;
+        for chunk in ids.chunks(200) {
+            settled += calls::Entity::find()
+                .filter(calls::Column::VapiCallId.is_in(chunk.iter().copied()))
+                .filter(calls::Column::BillingStatus.is_not_null())
+                .count(db)
+                .await
+                .unwrap_or(0);
         }
-        open = still;
         let pending = webhook_inbox::Entity::find()
             .filter(webhook_inbox::Column::Status.is_in(["pending", "retry"]))
             .count(db)
             .await
             .unwrap_or(u64::MAX);
-        let poison_done = if poison.is_empty() {
-            true
+        let poison_left = if poison.is_empty() {
+            0
         } else {
             webhook_inbox::Entity::find()
                 .filter(webhook_inbox::Column::VapiCallId.is_in(poison.iter().map(String::as_str)))
@@ -301,10 +409,42 @@ async fn settle(
                 .count(db)
                 .await
                 .unwrap_or(1)
-                == 0
         };
-        if open.is_empty() && pending == 0 && poison_done {
+        if settled as usize == ids.len() && pending == 0 && poison_left == 0 {
             return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The workflows' facts, waiting up to `limit` for those still running to complete (a call
+/// closed by the watchdog waits out the late-report window first).
+async fn workflow_facts(
+    temporal: &temporalio_client::Client,
+    results: &[CallResult],
+    limit: Duration,
+) -> HashMap<String, temporal_ops::WorkflowFacts> {
+    let deadline = Instant::now() + limit;
+    let mut facts = HashMap::new();
+    loop {
+        for r in results {
+            let done = facts
+                .get(&r.vapi_call_id)
+                .is_some_and(|f: &temporal_ops::WorkflowFacts| {
+                    !matches!(f.closed, temporal_ops::Closed::Running)
+                });
+            if !done {
+                facts.insert(
+                    r.vapi_call_id.clone(),
+                    temporal_ops::facts(temporal, &r.vapi_call_id).await,
+                );
+            }
+        }
+        let running = facts
+            .values()
+            .any(|f| matches!(f.closed, temporal_ops::Closed::Running));
+        if !running || Instant::now() >= deadline {
+            return facts;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -340,7 +480,11 @@ async fn process_faults(
             FaultKind::KillApi => stack.lock().await.kill_and_restart(Process::Api).await,
             FaultKind::FreezeTemporal => {
                 let secs = rng.random_range(30..=60);
-                stack.lock().await.freeze_temporal(Duration::from_secs(secs)).await
+                stack
+                    .lock()
+                    .await
+                    .freeze_temporal(Duration::from_secs(secs))
+                    .await
             }
             _ => Ok(()),
         };
@@ -358,10 +502,19 @@ mod tests {
 
     #[test]
     fn a_call_that_lost_a_delivery_fails_the_report_but_a_poison_call_does_not() {
-        let r = |id: &str, delivered, poison| CallResult { vapi_call_id: id.into(), delivered, poison, report_sent: true };
+        let r = |id: &str, delivered, poison| CallResult {
+            vapi_call_id: id.into(),
+            delivered,
+            poison,
+            report_sent: true,
+        };
         assert!(lost_deliveries(&[r("a", true, false), r("p", false, true)]).pass);
         let line = lost_deliveries(&[r("a", true, false), r("b", false, false)]);
         assert!(!line.pass);
-        assert!(line.violations[0].contains("workflow call-b"), "{:?}", line.violations);
+        assert!(
+            line.violations[0].contains("workflow call-b"),
+            "{:?}",
+            line.violations
+        );
     }
 }

@@ -35,7 +35,9 @@ impl Sender {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             // Vapi's default tool timeout is 20 s.
-            http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()?,
             url: format!("{}/webhooks/vapi", url.trim_end_matches('/')),
             bearer,
             vapi_secret,
@@ -62,7 +64,8 @@ impl Sender {
                 }
                 _ => {
                     self.stats.retry();
-                    tokio::time::sleep(self.base_delay * 2u32.saturating_pow(attempt).min(64)).await;
+                    tokio::time::sleep(self.base_delay * 2u32.saturating_pow(attempt).min(64))
+                        .await;
                     attempt += 1;
                 }
             }

@@ -40,7 +40,9 @@ pub(crate) struct Stack {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn log_file(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
@@ -52,7 +54,12 @@ fn log_file(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
 }
 
 impl Stack {
-    pub(crate) async fn start(tools: StackTools, dir: PathBuf, database_url: Option<String>, seed: u64) -> anyhow::Result<Self> {
+    pub(crate) async fn start(
+        tools: StackTools,
+        dir: PathBuf,
+        database_url: Option<String>,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let api_port = free_port()?;
         let temporal_port = free_port()?;
@@ -74,6 +81,9 @@ impl Stack {
             ("CALLSAGA_EMAIL__DIR", mail_dir.display().to_string()),
             // The watchdog closes a call without report 20 s after its end (600 s in production).
             ("CALLSAGA_CALLS__REPORT_TIMEOUT_SECS", "20".into()),
+            // After the watchdog's close a late report is accepted this long (1 h in production);
+            // the workflow completes after it.
+            ("CALLSAGA_CALLS__LATE_REPORT_WINDOW_SECS", "10".into()),
             ("CALLSAGA_RELAY__POLL_INTERVAL_MS", "200".into()),
             ("CALLSAGA_RELAY__MAX_BACKOFF_MS", "2000".into()),
             ("CALLSAGA_RELAY__DEAD_AFTER_REJECTIONS", "5".into()),
@@ -100,7 +110,11 @@ impl Stack {
         };
         stack.start_temporal().await?;
         let seeded = stack.callsaga("seed").status().await?;
-        anyhow::ensure!(seeded.success(), "callsaga seed failed (see {})", stack.dir.join("seed.log").display());
+        anyhow::ensure!(
+            seeded.success(),
+            "callsaga seed failed (see {})",
+            stack.dir.join("seed.log").display()
+        );
         stack.start_api().await?;
         stack.start_worker().await?;
         Ok(stack)
@@ -121,10 +135,10 @@ impl Stack {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        if let Ok(log) = log_file(&self.dir, role) {
-            if let Ok(log2) = log.try_clone() {
-                c.stdout(log).stderr(log2);
-            }
+        if let Ok(log) = log_file(&self.dir, role)
+            && let Ok(log2) = log.try_clone()
+        {
+            c.stdout(log).stderr(log2);
         }
         c
     }
@@ -136,35 +150,74 @@ impl Stack {
             .clone()
             .context("the Temporal CLI was not found (run scripts/setup)")?;
         let mut c = Command::new(bin);
-        c.args(["server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error"])
-            .args(["--port", &self.temporal_port.to_string()])
-            .args(["--metrics-port", &self.temporal_metrics_port.to_string()])
-            .args(["--db-filename", &self.dir.join("temporal.db").display().to_string()])
-            .args(["--dynamic-config-value", &format!("limit.maxIDLength={MAX_ID_LENGTH}")]);
+        c.args([
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--headless",
+            "--log-level",
+            "error",
+        ])
+        .args(["--port", &self.temporal_port.to_string()])
+        .args(["--metrics-port", &self.temporal_metrics_port.to_string()])
+        .args([
+            "--db-filename",
+            &self.dir.join("temporal.db").display().to_string(),
+        ])
+        .args([
+            "--dynamic-config-value",
+            &format!("limit.maxIDLength={MAX_ID_LENGTH}"),
+        ]);
         for sa in &self.tools.search_attributes {
             c.args(["--search-attribute", sa]);
         }
         c.stdin(Stdio::null()).kill_on_drop(true);
         let log = log_file(&self.dir, "temporal")?;
         c.stdout(log.try_clone()?).stderr(log);
-        self.temporal = Some(c.spawn().context("failed to start the Temporal dev server")?);
-        wait_for(&format!("http://127.0.0.1:{}/metrics", self.temporal_metrics_port), Duration::from_secs(60)).await?;
+        self.temporal = Some(
+            c.spawn()
+                .context("failed to start the Temporal dev server")?,
+        );
+        wait_for(
+            &format!("http://127.0.0.1:{}/metrics", self.temporal_metrics_port),
+            Duration::from_secs(60),
+        )
+        .await?;
         // The frontend answers a little after the metrics endpoint.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.temporal_port)).await.is_err() {
-            anyhow::ensure!(Instant::now() < deadline, "Temporal did not start (see temporal.log)");
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.temporal_port))
+            .await
+            .is_err()
+        {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "Temporal did not start (see temporal.log)"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         Ok(())
     }
 
     pub(crate) async fn start_api(&mut self) -> anyhow::Result<()> {
-        self.api = Some(self.callsaga("api").spawn().context("failed to start callsaga api")?);
-        wait_for(&format!("{}/healthz", self.api_url), Duration::from_secs(60)).await
+        self.api = Some(
+            self.callsaga("api")
+                .spawn()
+                .context("failed to start callsaga api")?,
+        );
+        wait_for(
+            &format!("{}/healthz", self.api_url),
+            Duration::from_secs(60),
+        )
+        .await
     }
 
     pub(crate) async fn start_worker(&mut self) -> anyhow::Result<()> {
-        self.worker = Some(self.callsaga("worker").spawn().context("failed to start callsaga worker")?);
+        self.worker = Some(
+            self.callsaga("worker")
+                .spawn()
+                .context("failed to start callsaga worker")?,
+        );
         Ok(())
     }
 
@@ -186,7 +239,10 @@ impl Stack {
     }
 
     fn temporal_pid(&self) -> Option<i32> {
-        self.temporal.as_ref()?.id().and_then(|p| i32::try_from(p).ok())
+        self.temporal
+            .as_ref()?
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
     }
 
     /// SIGSTOP of the Temporal server for `for_`, then SIGCONT: connections stay open, nothing
@@ -231,7 +287,9 @@ async fn terminate(mut child: Child, grace: Duration) {
 }
 
 async fn wait_for(url: &str, timeout: Duration) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(r) = http.get(url).send().await
@@ -239,7 +297,10 @@ async fn wait_for(url: &str, timeout: Duration) -> anyhow::Result<()> {
         {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "{url} did not answer within {timeout:?}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{url} did not answer within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

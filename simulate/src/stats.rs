@@ -37,10 +37,9 @@ impl Stats {
 
     pub(crate) fn latency(&self, message: &str, took: Duration) {
         let mut s = self.lock();
-        let h = s
-            .latency
-            .entry(message.to_owned())
-            .or_insert_with(|| Histogram::new_with_bounds(1, 600_000_000, 3).expect("static bounds"));
+        let h = s.latency.entry(message.to_owned()).or_insert_with(|| {
+            Histogram::new_with_bounds(1, 600_000_000, 3).expect("static bounds")
+        });
         let _ = h.record((took.as_micros() as u64).clamp(1, 600_000_000));
     }
 
@@ -103,11 +102,17 @@ mod tests {
         }
         s.latency("tool-calls:book_appointment", Duration::from_millis(800));
         let rows = s.latency_rows();
-        let status = rows.iter().find(|r| r.message == "status-update").expect("row");
+        let status = rows
+            .iter()
+            .find(|r| r.message == "status-update")
+            .expect("row");
         assert_eq!(status.count, 100);
         assert!((status.p50_ms - 50.0).abs() < 0.5, "{status:?}");
         assert!((status.p99_ms - 99.0).abs() < 0.5, "{status:?}");
-        let book = rows.iter().find(|r| r.message.ends_with("book_appointment")).expect("row");
+        let book = rows
+            .iter()
+            .find(|r| r.message.ends_with("book_appointment"))
+            .expect("row");
         assert!((book.p50_ms - 800.0).abs() < 1.0, "{book:?}");
     }
 }

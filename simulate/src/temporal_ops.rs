@@ -8,7 +8,9 @@ use temporalio_common::protos::temporal::api::enums::v1::EventType;
 
 pub(crate) async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     let url = url::Url::parse(address)?;
-    let conn = ConnectionOptions::new(url).identity("callsaga-simulate".to_owned()).build();
+    let conn = ConnectionOptions::new(url)
+        .identity("callsaga-simulate".to_owned())
+        .build();
     Ok(Client::connect(conn, ClientOptions::new(namespace.to_owned()).build()).await?)
 }
 
@@ -40,14 +42,19 @@ pub(crate) async fn facts(client: &Client, vapi_call_id: &str) -> WorkflowFacts 
     let (events, closed) = match history {
         Ok(events) if events.is_empty() => (0, Closed::Missing),
         Ok(events) => {
-            let last = events.last().map(|e| e.event_type()).unwrap_or(EventType::Unspecified);
+            let last = events
+                .last()
+                .map(|e| e.event_type())
+                .unwrap_or(EventType::Unspecified);
             let closed = match last {
                 EventType::WorkflowExecutionCompleted => Closed::Completed,
                 EventType::WorkflowExecutionFailed
                 | EventType::WorkflowExecutionTimedOut
                 | EventType::WorkflowExecutionTerminated
                 | EventType::WorkflowExecutionCanceled
-                | EventType::WorkflowExecutionContinuedAsNew => Closed::Other(last.as_str_name().to_owned()),
+                | EventType::WorkflowExecutionContinuedAsNew => {
+                    Closed::Other(last.as_str_name().to_owned())
+                }
                 _ => Closed::Running,
             };
             (events.len(), closed)
@@ -55,5 +62,9 @@ pub(crate) async fn facts(client: &Client, vapi_call_id: &str) -> WorkflowFacts 
         Err(e) if format!("{e:?}").contains("NotFound") => (0, Closed::Missing),
         Err(e) => (0, Closed::Other(format!("history unreadable: {e}"))),
     };
-    WorkflowFacts { workflow_id, events, closed }
+    WorkflowFacts {
+        workflow_id,
+        events,
+        closed,
+    }
 }

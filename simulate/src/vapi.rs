@@ -42,7 +42,12 @@ impl<'a> CallBody<'a> {
         json!({ "number": self.plan.caller_number, "name": self.plan.caller_name })
     }
 
-    fn call(&self, status: &str, now: DateTime<Utc>, ended: Option<(&str, DateTime<Utc>)>) -> Value {
+    fn call(
+        &self,
+        status: &str,
+        now: DateTime<Utc>,
+        ended: Option<(&str, DateTime<Utc>)>,
+    ) -> Value {
         let mut call = json!({
             "id": self.plan.call_id,
             "orgId": ORG_ID,
@@ -67,7 +72,13 @@ impl<'a> CallBody<'a> {
         call
     }
 
-    fn envelope(&self, mut message: Value, status: &str, now: DateTime<Utc>, ended: Option<(&str, DateTime<Utc>)>) -> Vec<u8> {
+    fn envelope(
+        &self,
+        mut message: Value,
+        status: &str,
+        now: DateTime<Utc>,
+        ended: Option<(&str, DateTime<Utc>)>,
+    ) -> Vec<u8> {
         message["timestamp"] = json!(now.timestamp_millis());
         message["phoneNumber"] = json!({
             "provider": "twilio", "number": "+4930123456789", "name": "Demo main line",
@@ -78,7 +89,12 @@ impl<'a> CallBody<'a> {
         serde_json::to_vec(&json!({ "message": message })).unwrap_or_default()
     }
 
-    pub(crate) fn status(&mut self, status: &str, now: DateTime<Utc>, ended: Option<(&str, DateTime<Utc>)>) -> Vec<u8> {
+    pub(crate) fn status(
+        &mut self,
+        status: &str,
+        now: DateTime<Utc>,
+        ended: Option<(&str, DateTime<Utc>)>,
+    ) -> Vec<u8> {
         if status == "in-progress" && self.started_at.is_none() {
             self.started_at = Some(now);
         }
@@ -108,9 +124,19 @@ impl<'a> CallBody<'a> {
         self.envelope(m, "in-progress", now, None)
     }
 
-    pub(crate) fn tool_call(&mut self, id: &str, name: &str, args: &Value, now: DateTime<Utc>) -> Vec<u8> {
+    pub(crate) fn tool_call(
+        &mut self,
+        id: &str,
+        name: &str,
+        args: &Value,
+        now: DateTime<Utc>,
+    ) -> Vec<u8> {
         // Vapi sends the arguments as a JSON string or an object; the mix tests both.
-        let arguments = if id.len() % 2 == 0 { json!(args.to_string()) } else { args.clone() };
+        let arguments = if id.len().is_multiple_of(2) {
+            json!(args.to_string())
+        } else {
+            args.clone()
+        };
         let call = json!({ "id": id, "type": "function", "function": { "name": name, "arguments": arguments } });
         self.conversation.push(json!({
             "role": "tool_calls", "message": "", "time": now.timestamp_millis(),
@@ -143,14 +169,25 @@ impl<'a> CallBody<'a> {
         self.envelope(m, "forwarding", now, None)
     }
 
-    pub(crate) fn end_of_call_report(&self, reason: &str, ended_at: DateTime<Utc>, now: DateTime<Utc>) -> Vec<u8> {
+    pub(crate) fn end_of_call_report(
+        &self,
+        reason: &str,
+        ended_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Vec<u8> {
         let started = self.started_at.unwrap_or(self.created_at);
         let ms = (ended_at - started).num_milliseconds().max(0);
         let transcript: Vec<String> = self
             .conversation
             .iter()
             .filter(|m| matches!(m["role"].as_str(), Some("bot" | "user")))
-            .map(|m| format!("{}: {}", if m["role"] == "bot" { "AI" } else { "User" }, m["message"].as_str().unwrap_or_default()))
+            .map(|m| {
+                format!(
+                    "{}: {}",
+                    if m["role"] == "bot" { "AI" } else { "User" },
+                    m["message"].as_str().unwrap_or_default()
+                )
+            })
             .collect();
         let m = json!({
             "type": "end-of-call-report",

@@ -51,7 +51,11 @@ impl Report {
                 if l.pass { "pass" } else { "FAIL" },
                 l.name,
                 l.checked,
-                if l.pass { String::new() } else { format!(", {} violation(s)", l.violation_count) }
+                if l.pass {
+                    String::new()
+                } else {
+                    format!(", {} violation(s)", l.violation_count)
+                }
             );
             for v in &l.violations {
                 println!("        {v}");
@@ -59,12 +63,19 @@ impl Report {
         }
         println!(
             "  {}",
-            if self.passed() { "all invariants pass" } else { "SOME INVARIANTS FAIL" }
+            if self.passed() {
+                "all invariants pass"
+            } else {
+                "SOME INVARIANTS FAIL"
+            }
         );
     }
 }
 
 /// `call <id> (workflow call-<id>)`: how a violation names a call.
 pub(crate) fn call_ref(vapi_call_id: &str) -> String {
-    format!("call {vapi_call_id} (workflow {})", callsaga_workflows::call_workflow_id(vapi_call_id))
+    format!(
+        "call {vapi_call_id} (workflow {})",
+        callsaga_workflows::call_workflow_id(vapi_call_id)
+    )
 }

@@ -21,11 +21,16 @@ pub(crate) async fn check(
     let ids: Vec<&str> = simulated.iter().map(|s| s.vapi_call_id).collect();
     let mut rows: HashMap<String, Vec<calls::Model>> = HashMap::new();
     for chunk in ids.chunks(200) {
-        for c in calls::Entity::find().filter(calls::Column::VapiCallId.is_in(chunk.iter().copied())).all(db).await? {
+        for c in calls::Entity::find()
+            .filter(calls::Column::VapiCallId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
             rows.entry(c.vapi_call_id.clone()).or_default().push(c);
         }
     }
-    let (mut lost, mut failed, mut watchdog, mut poison) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut lost, mut failed, mut watchdog, mut poison) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut normal_n, mut missing_n, mut poison_n) = (0, 0, 0);
     for s in simulated {
         let row = rows.get(s.vapi_call_id).map(Vec::as_slice).unwrap_or(&[]);
@@ -33,13 +38,21 @@ pub(crate) async fn check(
         if s.poison {
             poison_n += 1;
             if !row.is_empty() || !matches!(wf, Some(Closed::Missing) | None) {
-                poison.push(format!("poison {}: {} call rows, workflow {wf:?}", call_ref(s.vapi_call_id), row.len()));
+                poison.push(format!(
+                    "poison {}: {} call rows, workflow {wf:?}",
+                    call_ref(s.vapi_call_id),
+                    row.len()
+                ));
             }
             continue;
         }
         normal_n += 1;
         if row.len() != 1 || !matches!(wf, Some(Closed::Completed | Closed::Other(_))) {
-            lost.push(format!("{}: {} call rows, workflow {wf:?}", call_ref(s.vapi_call_id), row.len()));
+            lost.push(format!(
+                "{}: {} call rows, workflow {wf:?}",
+                call_ref(s.vapi_call_id),
+                row.len()
+            ));
         }
         if let Some(Closed::Other(how)) = wf {
             failed.push(format!("{}: {how}", call_ref(s.vapi_call_id)));
@@ -48,15 +61,32 @@ pub(crate) async fn check(
             missing_n += 1;
             match row.first() {
                 Some(r) if r.report_missing && r.billing_status.is_some() => {}
-                Some(r) => watchdog.push(format!("{}: report_missing {}, billing {:?}", call_ref(s.vapi_call_id), r.report_missing, r.billing_status)),
+                Some(r) => watchdog.push(format!(
+                    "{}: report_missing {}, billing {:?}",
+                    call_ref(s.vapi_call_id),
+                    r.report_missing,
+                    r.billing_status
+                )),
                 None => watchdog.push(format!("{}: no call row", call_ref(s.vapi_call_id))),
             }
         }
     }
     Ok(vec![
-        Line::new("every simulated call has one call row and one closed workflow", normal_n, lost),
+        Line::new(
+            "every simulated call has one call row and one closed workflow",
+            normal_n,
+            lost,
+        ),
         Line::new("no workflow failed", normal_n, failed),
-        Line::new("calls without an end-of-call report were closed by the watchdog and billed", missing_n, watchdog),
-        Line::new("poison calls have no call row and no workflow", poison_n, poison),
+        Line::new(
+            "calls without an end-of-call report were closed by the watchdog and billed",
+            missing_n,
+            watchdog,
+        ),
+        Line::new(
+            "poison calls have no call row and no workflow",
+            poison_n,
+            poison,
+        ),
     ])
 }
