@@ -57,6 +57,14 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Drives realistic Vapi calls against a running callsaga (or, with --spawn, a stack of
+    /// separate processes it starts), with seeded faults; prints latencies, tool answers,
+    /// Temporal operations per call and the invariant report. Exits non-zero when an invariant
+    /// fails.
+    Simulate(Box<callsaga_simulate::SimulateArgs>),
+    /// The database part of the invariant report (books, charges, appointments, escalations,
+    /// outbox, inbox) on the configured database. Exits non-zero when an invariant fails.
+    Check(callsaga_simulate::CheckArgs),
     /// Billing of calls whose charge failed for good (`billing_status = billing_failed`).
     Billing {
         #[command(subcommand)]
@@ -126,6 +134,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Inbox { action } => inbox(settings, action).await,
         Command::Replay { paths } => crate::replay::run(&paths).await,
+        Command::Simulate(args) => {
+            let tools = callsaga_simulate::StackTools {
+                callsaga_exe: std::env::current_exe().context("cannot find the callsaga binary")?,
+                temporal_bin: settings
+                    .dev
+                    .temporal_bin
+                    .clone()
+                    .or_else(|| default_temporal_bin().ok()),
+                search_attributes: crate::devserver::SEARCH_ATTRIBUTES
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            let passed = callsaga_simulate::simulate(*args, tools).await?;
+            anyhow::ensure!(passed, "an invariant failed (see the report above)");
+            Ok(())
+        }
+        Command::Check(args) => {
+            let passed = callsaga_simulate::check(settings.database_url.expose(), args).await?;
+            anyhow::ensure!(passed, "an invariant failed (see the report above)");
+            Ok(())
+        }
         Command::Billing {
             action: BillingAction::Retry { vapi_call_id },
         } => retry_billing(settings, &vapi_call_id).await,

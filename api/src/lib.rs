@@ -22,6 +22,7 @@ pub mod sqlite_busy;
 pub mod state;
 pub mod telemetry;
 pub mod temporal;
+pub mod temporal_rpcs;
 pub mod vapi;
 pub mod webhook;
 

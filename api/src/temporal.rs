@@ -28,6 +28,8 @@ pub async fn connect(settings: &TemporalSettings) -> anyhow::Result<Client> {
         .maybe_api_key(settings.api_key.as_ref().map(|k| k.expose().to_owned()))
         .maybe_tls_options(tls.then(|| TlsOptions::builder().build()))
         .grpc_compression(compression)
+        // Counts this process's RPCs by operation (`callsaga_temporal_rpcs_total`).
+        .metrics_meter(crate::temporal_rpcs::meter())
         .build();
     Client::connect(conn, ClientOptions::new(settings.namespace.clone()).build())
         .await

@@ -21,6 +21,7 @@ mod migrations;
 mod relay_isolation;
 mod replay;
 mod resilience;
+mod simulate_check;
 mod testservers;
 mod tool_outage;
 mod tools;
