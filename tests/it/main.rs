@@ -18,6 +18,7 @@ mod lifecycle;
 mod migrations;
 mod relay_isolation;
 mod replay;
+mod request_bounds;
 mod resilience;
 mod testservers;
 mod tool_outage;
