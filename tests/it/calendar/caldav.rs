@@ -10,8 +10,8 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 use super::{
-    USER, WIDE_FROM, WIDE_TO, caldav, date, event, fresh_caldav, long_ago, mkcalendar, put_raw,
-    radicale, spans, start_radicale_process, utc,
+    PASSWORD, USER, WIDE_FROM, WIDE_TO, caldav, date, event, fresh_caldav, long_ago, mkcalendar,
+    put_raw, radicale, spans, start_radicale_process, utc,
 };
 use crate::testservers::{stop_supervised, temp_dir, wait_for_port};
 
