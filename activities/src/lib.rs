@@ -34,8 +34,11 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Activities {
     pub db: DatabaseConnection,
-    /// For CalDAV (and later other HTTP integrations); carries request timeouts.
+    /// For CalDAV (and later other HTTP integrations); carries request timeouts and the
+    /// destination checks of [`Activities::caldav`].
     pub http: reqwest::Client,
+    /// Where CalDAV calendars may point and how much of their answers is read.
+    pub caldav: calendar::CalDavPolicy,
     pub mailer: Arc<Mailer>,
     /// Test-only fault injection; empty in production.
     pub faults: FaultPlan,
@@ -54,20 +57,24 @@ impl Activities {
         faults: FaultPlan,
         pricing: Pricing,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .build()
-            .unwrap_or_default();
+        let caldav = calendar::CalDavPolicy::default();
         Self {
             db,
-            http,
+            http: caldav.client(),
+            caldav,
             mailer,
             faults,
             pricing,
             agents: AgentCache::default(),
             max_call_secs: callsaga_workflows::payloads::CallTimeouts::default().max_call_secs,
         }
+    }
+
+    /// Points CalDAV calendars only where `policy` allows (the `calendar` settings).
+    pub fn with_caldav_policy(mut self, policy: calendar::CalDavPolicy) -> Self {
+        self.http = policy.client();
+        self.caldav = policy;
+        self
     }
 
     /// Bills no call longer than `secs` (the watchdog's `calls.max_call_secs`).

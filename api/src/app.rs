@@ -181,7 +181,8 @@ impl App {
             FaultPlan::default(),
             settings.billing,
         )
-        .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms));
+        .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms))
+        .with_caldav_policy(settings.calendar.clone());
         let state = AppState {
             tool_reader,
             inbox: crate::inbox::InboxWriter::spawn(db.clone()),

@@ -8,6 +8,7 @@ pub mod db;
 pub mod devserver;
 pub mod error;
 pub mod exposure;
+pub mod fuzzing;
 pub mod inbox;
 pub mod live_calls;
 pub mod metrics;

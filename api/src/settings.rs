@@ -33,6 +33,11 @@ pub struct Settings {
     pub billing: callsaga_activities::pricing::Pricing,
     /// The call watchdog.
     pub calls: callsaga_workflows::payloads::CallTimeouts,
+    /// Where CalDAV calendars may point (`caldav_allow_http`, `caldav_allow_private`, both
+    /// false by default) and how much of a CalDAV answer is read (`caldav_max_response_bytes`,
+    /// 4 MiB).
+    #[serde(default)]
+    pub calendar: callsaga_activities::calendar::CalDavPolicy,
     /// Where confirmation and operator emails go (`file` into `data/mail` by default).
     pub email: callsaga_activities::email::EmailSettings,
     pub dev: DevSettings,
@@ -90,6 +95,10 @@ pub struct WebhookSettings {
     pub auth: WebhookAuth,
     /// Largest accepted body; a long end-of-call report with its messages can be several MB.
     pub body_limit_bytes: usize,
+    /// Bounds on what one request may ask (tool calls per request, argument size, transcript
+    /// messages stored); see `callsaga_activities::vapi::limits`.
+    #[serde(default)]
+    pub limits: callsaga_activities::vapi::RequestLimits,
     /// Per-source rate limit.
     pub rate_limit: crate::ratelimit::RateLimitSettings,
     /// Whole-request timeout for asynchronous events (the handler only commits to the inbox).

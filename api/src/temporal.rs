@@ -143,7 +143,8 @@ impl WorkerHandle {
                         let mailer = Arc::new(Mailer::new(&settings.email)?);
                         let activities = Activities::new(db, mailer, faults, settings.billing)
                             .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms))
-                            .with_max_call_secs(settings.calls.max_call_secs);
+                            .with_max_call_secs(settings.calls.max_call_secs)
+                            .with_caldav_policy(settings.calendar.clone());
                         let client = connect(&settings.temporal).await?;
                         let options = worker_options(&settings.temporal, &activities)?;
                         let worker = Worker::new(&runtime, client, options)?;

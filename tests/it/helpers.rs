@@ -122,6 +122,8 @@ pub(crate) async fn spawn_app_with(engine: Engine, overrides: Value) -> TestApp 
             "task_queue": format!("test-{}", uuid::Uuid::new_v4().simple()),
         },
         "relay": { "poll_interval_ms": 100, "max_backoff_ms": 1000 },
+        // Radicale runs on http://127.0.0.1; tests/it/request_bounds.rs turns these off.
+        "calendar": { "caldav_allow_http": true, "caldav_allow_private": true },
     });
     merge(&mut base, overrides);
     let settings = Settings::from_overrides(base).expect("test settings");

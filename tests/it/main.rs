@@ -20,6 +20,7 @@ mod lifecycle;
 mod migrations;
 mod relay_isolation;
 mod replay;
+mod request_bounds;
 mod resilience;
 mod simulate_check;
 mod testservers;

@@ -10,6 +10,16 @@ use super::slots::TimeOfDay;
 use super::speech::Language;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
+/// An argument as text: a non-blank string (trimmed) or a number; `None` otherwise. What every
+/// tool reads before parsing a date, time, part of the day or duration.
+pub fn argument_text(args: &serde_json::Value, key: &str) -> Option<String> {
+    match args.get(key)? {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// A tool argument that is missing or cannot be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgError {

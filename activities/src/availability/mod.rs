@@ -14,7 +14,9 @@ mod hours;
 mod slots;
 mod speech;
 
-pub use args::{ArgError, parse_date, parse_duration_minutes, parse_time, parse_time_of_day};
+pub use args::{
+    ArgError, argument_text, parse_date, parse_duration_minutes, parse_time, parse_time_of_day,
+};
 pub use chrono_tz::Tz;
 pub use hours::{BusinessHours, BusinessHoursError, Minute};
 pub use slots::{

@@ -19,6 +19,7 @@
 //! `Unavailable`; other `4xx` are `Permanent`. The password never appears in `Debug` output or
 //! logs.
 
+use super::destination::{CalDavPolicy, is_refusal};
 use super::ics;
 use super::{BusyInterval, Calendar, CalendarError, CalendarEvent, check_interval};
 use async_trait::async_trait;
@@ -71,6 +72,8 @@ pub struct CalDavCalendar {
     /// The zone of floating times and all-day events (the agent's).
     tz: Tz,
     http: reqwest::Client,
+    /// Largest response body read (`calendar.caldav_max_response_bytes`).
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for CalDavCalendar {
@@ -86,14 +89,24 @@ impl fmt::Debug for CalDavCalendar {
 }
 
 impl CalDavCalendar {
-    /// Validates the configuration (an `http`/`https` URL; a trailing `/` is added).
-    pub fn new(config: CalDavConfig, tz: Tz, http: reqwest::Client) -> Result<Self, CalendarError> {
+    /// Validates the configuration (an `http`/`https` URL that `policy` accepts; a trailing
+    /// `/` is added). `http` should be [`CalDavPolicy::client`], which also checks what names
+    /// resolve to.
+    pub fn new(
+        config: CalDavConfig,
+        tz: Tz,
+        http: reqwest::Client,
+        policy: &CalDavPolicy,
+    ) -> Result<Self, CalendarError> {
         let bad = |why: String| CalendarError::Permanent(format!("CalDAV config: {why}"));
         let mut base =
             Url::parse(config.url.trim()).map_err(|e| bad(format!("url is not a URL ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(bad(format!("url must be http(s), got {:?}", base.scheme())));
         }
+        policy
+            .check_url(&base)
+            .map_err(|why| bad(format!("url {why}")))?;
         let mut username = config.username.filter(|u| !u.is_empty());
         let mut password = config.password;
         if !base.username().is_empty() {
@@ -123,6 +136,7 @@ impl CalDavCalendar {
                 .map_or(DEFAULT_TIMEOUT, Duration::from_millis),
             tz,
             http,
+            max_response_bytes: policy.caldav_max_response_bytes,
         })
     }
 
@@ -131,10 +145,36 @@ impl CalDavCalendar {
         config: &serde_json::Value,
         tz: Tz,
         http: reqwest::Client,
+        policy: &CalDavPolicy,
     ) -> Result<Self, CalendarError> {
         let config: CalDavConfig = serde_json::from_value(config.clone())
             .map_err(|e| CalendarError::Permanent(format!("CalDAV config: {e}")))?;
-        Self::new(config, tz, http)
+        Self::new(config, tz, http, policy)
+    }
+
+    /// The response body as text, refused once it grows past `max_response_bytes`.
+    async fn read_body(
+        &self,
+        op: &str,
+        mut response: reqwest::Response,
+    ) -> Result<String, CalendarError> {
+        let limit = self.max_response_bytes;
+        let too_large = || {
+            CalendarError::Permanent(format!(
+                "CalDAV {op}: response larger than {limit} bytes (calendar.caldav_max_response_bytes)"
+            ))
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| request_error(op, &e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     /// The calendar collection URL (without credentials).
@@ -233,10 +273,7 @@ impl CalDavCalendar {
         if status != StatusCode::MULTI_STATUS && !status.is_success() {
             return Err(status_error("REPORT", status));
         }
-        let text = response
-            .text()
-            .await
-            .map_err(|e| request_error("REPORT", &e))?;
+        let text = self.read_body("REPORT", response).await?;
         let mut events = Vec::new();
         for data in xml_calendar_data(&text) {
             let vevents = match ics::vevents(&data) {
@@ -291,10 +328,7 @@ impl CalDavCalendar {
             return Err(status_error("GET", status));
         }
         let etag = response.headers().get(ETAG).cloned();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| request_error("GET", &e))?;
+        let text = self.read_body("GET", response).await?;
         Ok(Some((text, etag)))
     }
 }
@@ -451,7 +485,7 @@ fn request_error(op: &str, err: &reqwest::Error) -> CalendarError {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    if err.is_builder() {
+    if err.is_builder() || is_refusal(err) {
         CalendarError::Permanent(message)
     } else {
         CalendarError::Unavailable(message)
@@ -607,6 +641,7 @@ mod tests {
             &serde_json::json!({ "url": url, "username": "alice", "password": "s3cret" }),
             chrono_tz::Europe::Berlin,
             reqwest::Client::new(),
+            &CalDavPolicy::permissive(),
         )
     }
 
@@ -626,6 +661,7 @@ mod tests {
             &serde_json::json!({ "username": "x" }),
             chrono_tz::UTC,
             reqwest::Client::new(),
+            &CalDavPolicy::permissive(),
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing field `url`"), "{err}");
@@ -637,11 +673,30 @@ mod tests {
             &serde_json::json!({ "url": "https://bob:p%40ss@dav.example.com/bob/cal/" }),
             chrono_tz::UTC,
             reqwest::Client::new(),
+            &CalDavPolicy::permissive(),
         )
         .unwrap();
         assert_eq!(cal.url().as_str(), "https://dav.example.com/bob/cal/");
         assert_eq!(cal.username.as_deref(), Some("bob"));
         assert_eq!(cal.password.as_deref(), Some("p@ss"));
+    }
+
+    #[test]
+    fn the_policy_is_applied_when_a_calendar_is_opened() {
+        let open = |url: &str| {
+            CalDavCalendar::from_json(
+                &serde_json::json!({ "url": url }),
+                chrono_tz::UTC,
+                reqwest::Client::new(),
+                &CalDavPolicy::default(),
+            )
+        };
+        for url in ["http://dav.example.com/cal/", "https://127.0.0.1:5232/cal/"] {
+            let err = open(url).unwrap_err();
+            assert!(matches!(err, CalendarError::Permanent(_)), "{url}: {err:?}");
+            assert!(err.to_string().contains("url must"), "{url}: {err}");
+        }
+        assert!(open("https://dav.example.com/cal/").is_ok());
     }
 
     #[test]

@@ -12,10 +12,12 @@
 //! down or slow is retried; a taken slot, a missing event or a bad configuration is not.
 
 mod caldav;
+pub mod destination;
 mod embedded;
 pub mod ics;
 
 pub use caldav::{CalDavCalendar, CalDavConfig};
+pub use destination::CalDavPolicy;
 pub use embedded::EmbeddedCalendar;
 
 use crate::availability::parse_timezone;
@@ -141,11 +143,12 @@ pub trait Calendar: Send + Sync {
 }
 
 /// The calendar of `agent`, from its `calendar_provider` and `calendar_config`. `http` is the
-/// shared client (each request gets its own timeout).
+/// shared client (each request gets its own timeout), built by [`CalDavPolicy::client`].
 pub fn calendar_for(
     agent: &agents::Model,
     db: DatabaseConnection,
     http: reqwest::Client,
+    policy: &CalDavPolicy,
 ) -> Result<Arc<dyn Calendar>, CalendarError> {
     match agent.calendar_provider.trim() {
         "embedded" | "" => Ok(Arc::new(EmbeddedCalendar::new(db, agent.id))),
@@ -158,7 +161,9 @@ pub fn calendar_for(
             })?;
             let tz = parse_timezone(&agent.timezone)
                 .map_err(|e| CalendarError::Permanent(format!("agent {}: {e}", agent.id)))?;
-            Ok(Arc::new(CalDavCalendar::from_json(config, tz, http)?))
+            Ok(Arc::new(CalDavCalendar::from_json(
+                config, tz, http, policy,
+            )?))
         }
         "none" => Err(CalendarError::Permanent(format!(
             "agent {} has no calendar (calendar_provider = none)",

@@ -3,7 +3,8 @@
 
 use super::context::AgentContext;
 use crate::availability::{
-    ArgError, TimeOfDay, parse_date, parse_duration_minutes, parse_time, parse_time_of_day,
+    ArgError, TimeOfDay, argument_text, parse_date, parse_duration_minutes, parse_time,
+    parse_time_of_day,
 };
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::Value;
@@ -23,11 +24,7 @@ impl<'a> Args<'a> {
     }
 
     pub(crate) fn text(&self, key: &str) -> Option<String> {
-        match self.args.get(key)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+        argument_text(self.args, key)
     }
 
     fn clarify(&self, e: &ArgError) -> Clarify {

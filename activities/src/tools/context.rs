@@ -62,8 +62,13 @@ impl AgentContext {
     }
 
     pub(crate) fn calendar(&self, deps: &Activities) -> Result<Arc<dyn Calendar>, ActivityError> {
-        calendar_for(&self.agent, deps.db.clone(), deps.http.clone())
-            .map_err(|e| e.into_activity_error())
+        calendar_for(
+            &self.agent,
+            deps.db.clone(),
+            deps.http.clone(),
+            &deps.caldav,
+        )
+        .map_err(|e| e.into_activity_error())
     }
 
     /// The event id `create_event(uid)` returns for this agent's calendar, so a compensation can

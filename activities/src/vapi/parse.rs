@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::call::{Call, Customer, PhoneNumber, opt_timestamp};
+use super::limits::{self, RequestLimits};
 use super::messages::{TranscriptType, VapiMessage};
 
 /// A parsed webhook: the typed message plus the fields every message shares.
@@ -23,6 +24,12 @@ pub struct Envelope {
     pub customer: Option<Customer>,
     /// `message.phoneNumber`.
     pub phone_number: Option<PhoneNumber>,
+    /// What to store instead of the body as received, when [`RequestLimits::max_stored_messages`]
+    /// dropped transcript messages (the same bytes for the same body, so a re-delivery is still
+    /// recognised as a duplicate).
+    pub stored_body: Option<Vec<u8>>,
+    /// How many transcript messages were dropped from [`Envelope::stored_body`].
+    pub dropped_messages: usize,
 }
 
 /// What [`parse`] returns.
@@ -112,6 +119,23 @@ pub enum ParseError {
         /// What is wrong with it (never the id itself).
         reason: String,
     },
+    /// A `toolCallList[].id` that cannot be an update id (empty, too long, or characters
+    /// outside [`CALL_ID_CHARS`]).
+    #[error("`message.toolCallList[{index}].id` is not a valid tool call id: {reason}")]
+    InvalidToolCallId {
+        /// Position in `toolCallList`.
+        index: usize,
+        /// What is wrong with it (never the id itself).
+        reason: String,
+    },
+    /// The request asks for more than [`RequestLimits`] allow.
+    #[error("`{path}` is over the limit: {reason}")]
+    OverLimit {
+        /// Path of the offending value, e.g. `message.toolCallList`.
+        path: String,
+        /// How large it is and what is allowed.
+        reason: String,
+    },
     /// A field has the wrong type or a required field is missing.
     #[error("invalid {message_type} at `{path}`: {reason}")]
     InvalidField {
@@ -136,6 +160,8 @@ impl ParseError {
             Self::TypeNotString => "type_not_string",
             Self::MissingCallId { .. } => "missing_call_id",
             Self::InvalidCallId { .. } => "invalid_call_id",
+            Self::InvalidToolCallId { .. } => "invalid_tool_call_id",
+            Self::OverLimit { .. } => "over_limit",
             Self::InvalidField { .. } => "invalid_field",
         }
     }
@@ -150,20 +176,44 @@ pub const CALL_ID_CHARS: &str = "-_.:";
 
 /// Checks that `id` can become the workflow id `call-<id>`.
 pub fn validate_call_id(id: &str) -> Result<(), ParseError> {
-    let reason = if id.len() > MAX_CALL_ID_LEN {
-        format!("{} bytes long, at most {MAX_CALL_ID_LEN} allowed", id.len())
+    match id_problem(id) {
+        Some(reason) => Err(ParseError::InvalidCallId { reason }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a `toolCallList[].id`: it is the `tool_call` update id and the key of the tool call's
+/// claim, so it follows the call id's rules and must not be empty.
+pub fn validate_tool_call_id(index: usize, id: &str) -> Result<(), ParseError> {
+    let problem = if id.is_empty() {
+        Some("it is empty".to_owned())
+    } else {
+        id_problem(id)
+    };
+    match problem {
+        Some(reason) => Err(ParseError::InvalidToolCallId { index, reason }),
+        None => Ok(()),
+    }
+}
+
+/// What makes `id` unfit for an id we hand to Temporal, if anything.
+fn id_problem(id: &str) -> Option<String> {
+    if id.len() > MAX_CALL_ID_LEN {
+        Some(format!(
+            "{} bytes long, at most {MAX_CALL_ID_LEN} allowed",
+            id.len()
+        ))
     } else if let Some(c) = id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || CALL_ID_CHARS.contains(*c)))
     {
-        format!(
+        Some(format!(
             "contains {:?}; only ASCII letters, digits and {CALL_ID_CHARS:?} are allowed",
             c.escape_default().to_string()
-        )
+        ))
     } else {
-        return Ok(());
-    };
-    Err(ParseError::InvalidCallId { reason })
+        None
+    }
 }
 
 /// The fields every message shares.
@@ -237,15 +287,22 @@ fn has_call_id(message: &Map<String, Value>) -> bool {
     }
 }
 
-/// Parses a webhook body (`{"message": {"type": ..., ...}}`). Unknown types parse to
+/// Parses a webhook body (`{"message": {"type": ..., ...}}`) without bounds: for events that
+/// were bounded when they were received (the inbox's). Unknown types parse to
 /// [`VapiMessage::Unknown`] and never fail, whatever else they carry.
 pub fn parse(body: &[u8]) -> Result<ParsedMessage, ParseError> {
+    parse_with(body, &RequestLimits::unbounded())
+}
+
+/// Parses a webhook body as received, within `limits` (see [`super::limits`]): what the
+/// webhook handler calls, and what the `webhook_parse` fuzz target runs.
+pub fn parse_with(body: &[u8], limits: &RequestLimits) -> Result<ParsedMessage, ParseError> {
     let root: Value =
         serde_json::from_slice(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
     let Value::Object(mut root) = root else {
         return Err(ParseError::NotObject);
     };
-    let message = match root.remove("message") {
+    let mut message = match root.remove("message") {
         None | Some(Value::Null) => return Err(ParseError::MissingMessage),
         Some(Value::Object(message)) => message,
         Some(_) => return Err(ParseError::MessageNotObject),
@@ -275,6 +332,25 @@ pub fn parse(body: &[u8]) -> Result<ParsedMessage, ParseError> {
             message_type: canonical.to_owned(),
         });
     }
+    if canonical == "tool-calls" {
+        limits::check_tool_calls(&message, limits)?;
+    }
+    let dropped_messages = if known {
+        limits::truncate_messages(&mut message, limits.max_stored_messages)
+    } else {
+        0
+    };
+    let stored_body = (dropped_messages > 0).then(|| {
+        root.insert(
+            "message".to_owned(),
+            Value::Object(std::mem::take(&mut message)),
+        );
+        let bytes = serde_json::to_vec(&root).unwrap_or_default();
+        if let Some(Value::Object(back)) = root.remove("message") {
+            message = back;
+        }
+        bytes
+    });
 
     let value = Value::Object(message);
     let common: Common = if known {
@@ -297,7 +373,13 @@ pub fn parse(body: &[u8]) -> Result<ParsedMessage, ParseError> {
             VapiMessage::Transcript(t)
         }
         "speech-update" => VapiMessage::SpeechUpdate(typed(value, canonical)?),
-        "tool-calls" => VapiMessage::ToolCalls(typed(value, canonical)?),
+        "tool-calls" => {
+            let calls: super::ToolCalls = typed(value, canonical)?;
+            for (index, call) in calls.tool_call_list.iter().enumerate() {
+                validate_tool_call_id(index, &call.id)?;
+            }
+            VapiMessage::ToolCalls(calls)
+        }
         "assistant-request" => VapiMessage::AssistantRequest,
         "transfer-destination-request" => {
             VapiMessage::TransferDestinationRequest(typed(value, canonical)?)
@@ -326,6 +408,8 @@ pub fn parse(body: &[u8]) -> Result<ParsedMessage, ParseError> {
         call: common.call,
         customer: common.customer,
         phone_number: common.phone_number,
+        stored_body,
+        dropped_messages,
     })
 }
 

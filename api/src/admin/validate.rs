@@ -4,6 +4,7 @@
 
 use super::error::AdminError;
 use callsaga_activities::availability::{BusinessHours, parse_timezone};
+use callsaga_activities::calendar::CalDavPolicy;
 use serde_json::{Map, Value};
 
 /// Shown instead of a stored secret (the CalDAV password). Sending it back in an update keeps
@@ -164,7 +165,12 @@ pub(crate) fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<Strin
 
 /// The calendar of an agent: `embedded` and `none` take no configuration (`null` or `{}`);
 /// `caldav` needs `{url, username?, password?, timeout_ms?}` with an http(s) URL.
-pub(crate) fn calendar(provider: &str, config: Option<Value>) -> Result<(String, Option<Value>)> {
+/// The URL must also pass `policy` (https, no private destinations unless allowed).
+pub(crate) fn calendar(
+    provider: &str,
+    config: Option<Value>,
+    policy: &CalDavPolicy,
+) -> Result<(String, Option<Value>)> {
     let provider = one_of("calendar_provider", provider, CALENDAR_PROVIDERS)?;
     let config =
         object("calendar_config", config)?.filter(|c| c.as_object().is_some_and(|m| !m.is_empty()));
@@ -183,10 +189,10 @@ pub(crate) fn calendar(provider: &str, config: Option<Value>) -> Result<(String,
             "is required for calendar_provider caldav: {\"url\": \"https://…\", \"username\": …, \"password\": …}",
         );
     };
-    Ok((provider, Some(Value::Object(caldav(map)?))))
+    Ok((provider, Some(Value::Object(caldav(map, policy)?))))
 }
 
-fn caldav(map: Map<String, Value>) -> Result<Map<String, Value>> {
+fn caldav(map: Map<String, Value>, policy: &CalDavPolicy) -> Result<Map<String, Value>> {
     for key in map.keys() {
         if !["url", "username", "password", "timeout_ms"].contains(&key.as_str()) {
             return invalid(
@@ -209,6 +215,9 @@ fn caldav(map: Map<String, Value>) -> Result<Map<String, Value>> {
             "must not contain credentials; use `username` and `password`",
         );
     }
+    policy
+        .check_url(&url)
+        .map_err(|why| AdminError::invalid("calendar_config.url", why))?;
     for key in ["username", "password"] {
         if !matches!(map.get(key), None | Some(Value::Null | Value::String(_))) {
             return invalid(&format!("calendar_config.{key}"), "must be a string");
@@ -301,33 +310,41 @@ mod tests {
         assert!(message(timezone("tz", "Mars/Base")).contains("Mars/Base"));
     }
 
+    fn cal(provider: &str, config: Option<Value>) -> Result<(String, Option<Value>)> {
+        calendar(provider, config, &CalDavPolicy::default())
+    }
+
+    #[test]
+    fn caldav_urls_follow_the_destination_policy() {
+        let err = message(cal(
+            "caldav",
+            Some(json!({"url": "http://dav.example.com/"})),
+        ));
+        assert!(err.contains("https"), "{err}");
+        let err = message(cal(
+            "caldav",
+            Some(json!({"url": "https://169.254.169.254/cal/"})),
+        ));
+        assert!(err.starts_with("calendar_config.url: "), "{err}");
+        assert!(err.contains("caldav_allow_private"), "{err}");
+        let local = Some(json!({"url": "http://127.0.0.1:5232/cal/"}));
+        assert!(calendar("caldav", local, &CalDavPolicy::permissive()).is_ok());
+    }
+
     #[test]
     fn calendars() {
-        assert_eq!(
-            calendar("embedded", None).unwrap(),
-            ("embedded".into(), None)
-        );
-        assert_eq!(
-            calendar("none", Some(json!({}))).unwrap(),
-            ("none".into(), None)
-        );
-        assert!(message(calendar("google", None)).starts_with("calendar_provider: "));
-        assert!(message(calendar("embedded", Some(json!({"url": "x"})))).contains("empty"));
-        assert!(message(calendar("caldav", None)).starts_with("calendar_config: "));
-        assert!(message(calendar("caldav", Some(json!({"url": "ftp://x/"})))).contains("http"));
-        assert!(message(calendar("caldav", Some(json!({"url": "not a url"})))).contains("URL"));
+        assert_eq!(cal("embedded", None).unwrap(), ("embedded".into(), None));
+        assert_eq!(cal("none", Some(json!({}))).unwrap(), ("none".into(), None));
+        assert!(message(cal("google", None)).starts_with("calendar_provider: "));
+        assert!(message(cal("embedded", Some(json!({"url": "x"})))).contains("empty"));
+        assert!(message(cal("caldav", None)).starts_with("calendar_config: "));
+        assert!(message(cal("caldav", Some(json!({"url": "ftp://x/"})))).contains("http"));
+        assert!(message(cal("caldav", Some(json!({"url": "not a url"})))).contains("URL"));
         assert!(
-            message(calendar("caldav", Some(json!({"url": "https://u:p@x/"}))))
-                .contains("credentials")
+            message(cal("caldav", Some(json!({"url": "https://u:p@x/"})))).contains("credentials")
         );
-        assert!(
-            message(calendar(
-                "caldav",
-                Some(json!({"url": "https://x/", "pw": 1}))
-            ))
-            .contains("pw")
-        );
-        let (_, config) = calendar(
+        assert!(message(cal("caldav", Some(json!({"url": "https://x/", "pw": 1})))).contains("pw"));
+        let (_, config) = cal(
             "caldav",
             Some(json!({"url": "https://dav.example.com/cal/", "username": "u", "password": "p"})),
         )

@@ -113,7 +113,7 @@ async fn parse_and_dispatch(
     now: DateTime<Utc>,
     started: Instant,
 ) -> Result<Json<Value>, ApiError> {
-    let parsed = vapi::parse(body).map_err(|e| {
+    let parsed = vapi::parse_with(body, &state.settings.webhook.limits).map_err(|e| {
         metrics::counter!("callsaga_webhook_rejected_total", "reason" => e.kind()).increment(1);
         ApiError::BadRequest(e.to_string())
     })?;
@@ -159,12 +159,22 @@ async fn dispatch(
                     "field `message.call.id` is required for {message_type}"
                 ))
             })?;
+            if parsed.dropped_messages > 0 {
+                metrics::counter!("callsaga_webhook_messages_dropped_total")
+                    .increment(parsed.dropped_messages as u64);
+                tracing::warn!(
+                    call.id = %call_id,
+                    dropped = parsed.dropped_messages,
+                    limit = state.settings.webhook.limits.max_stored_messages,
+                    "transcript messages beyond the limit not stored (the oldest)"
+                );
+            }
             let accepted = state
                 .inbox
                 .accept(inbox::NewEvent {
                     vapi_call_id: call_id,
                     message_type,
-                    body,
+                    body: parsed.stored_body.as_deref().unwrap_or(body),
                     received_at: now,
                     event_at: parsed.timestamp,
                 })

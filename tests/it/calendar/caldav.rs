@@ -2,7 +2,7 @@
 
 use callsaga_activities::availability::{self, BusinessHours, TimeOfDay, parse_timezone};
 use callsaga_activities::calendar::{
-    BusyInterval, CalDavCalendar, Calendar, CalendarError, busy_ranges,
+    BusyInterval, CalDavCalendar, CalDavPolicy, Calendar, CalendarError, busy_ranges,
 };
 use callsaga_api::devserver::free_port;
 use chrono::{DateTime, Utc};
@@ -10,8 +10,8 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 use super::{
-    USER, WIDE_FROM, WIDE_TO, caldav, date, event, fresh_caldav, long_ago, mkcalendar, put_raw,
-    radicale, spans, start_radicale_process, utc,
+    PASSWORD, USER, WIDE_FROM, WIDE_TO, caldav, date, event, fresh_caldav, long_ago, mkcalendar,
+    put_raw, radicale, spans, start_radicale_process, utc,
 };
 use crate::testservers::{stop_supervised, temp_dir, wait_for_port};
 
@@ -481,6 +481,7 @@ async fn caldav_down_or_slow_is_unavailable() {
         &json!({ "url": format!("http://127.0.0.1:{port}/cal/"), "timeout_ms": 300 }),
         parse_timezone("UTC").expect("zone"),
         reqwest::Client::new(),
+        &CalDavPolicy::permissive(),
     )
     .expect("config");
     let started = Instant::now();
@@ -497,6 +498,7 @@ async fn caldav_wrong_password_is_permanent() {
         &json!({ "url": url, "username": USER, "password": "wrong" }),
         parse_timezone("UTC").expect("zone"),
         reqwest::Client::new(),
+        &CalDavPolicy::permissive(),
     )
     .expect("config");
     let err = cal
@@ -507,4 +509,84 @@ async fn caldav_wrong_password_is_permanent() {
     assert!(!err.to_string().contains("wrong"), "{err}");
     // The password is in neither Debug nor the error.
     assert!(!format!("{cal:?}").contains("wrong"));
+}
+
+/// With `calendar.caldav_allow_*` off, Radicale on 127.0.0.1 is refused when the calendar is
+/// opened, and a name that resolves to loopback is refused at connect time (as a DNS answer
+/// that changed after the URL was accepted would be), permanently.
+#[tokio::test]
+async fn caldav_refuses_private_destinations_with_the_flags_off() {
+    let url = mkcalendar(&radicale().await.base).await;
+    let config = json!({ "url": url, "username": USER, "password": PASSWORD });
+    let zone = parse_timezone("UTC").expect("zone");
+    let strict = CalDavPolicy::default();
+    let http_only = CalDavPolicy {
+        caldav_allow_http: true,
+        ..CalDavPolicy::default()
+    };
+    for policy in [&strict, &http_only] {
+        let err = CalDavCalendar::from_json(&config, zone, policy.client(), policy).unwrap_err();
+        assert!(matches!(err, CalendarError::Permanent(_)), "{err:?}");
+        assert!(err.to_string().contains("caldav_allow"), "{err}");
+    }
+
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let cal = CalDavCalendar::from_json(
+        &json!({ "url": by_name, "username": USER, "password": PASSWORD }),
+        zone,
+        http_only.client(),
+        &CalDavPolicy::permissive(),
+    )
+    .expect("the URL passes the permissive check");
+    let err = cal
+        .busy(utc(WIDE_FROM), utc(WIDE_TO))
+        .await
+        .expect_err("refused at connect time");
+    assert!(matches!(err, CalendarError::Permanent(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("resolves to a loopback address"),
+        "{err}"
+    );
+
+    // The same calendar with the flags on works.
+    let open = CalDavPolicy::permissive();
+    let cal = CalDavCalendar::from_json(&config, zone, open.client(), &open).expect("allowed");
+    cal.busy(utc(WIDE_FROM), utc(WIDE_TO)).await.expect("busy");
+}
+
+/// A CalDAV answer larger than `calendar.caldav_max_response_bytes` is an error, not read on.
+#[tokio::test]
+async fn caldav_responses_over_the_cap_are_refused() {
+    let (cal, url) = fresh_caldav("UTC").await;
+    cal.create_event(&event(
+        "cap-1",
+        "2026-11-24T08:00:00Z",
+        "2026-11-24T08:30:00Z",
+    ))
+    .await
+    .expect("create");
+    let small = CalDavPolicy {
+        caldav_max_response_bytes: 100,
+        ..CalDavPolicy::permissive()
+    };
+    let capped = CalDavCalendar::from_json(
+        &json!({ "url": url, "username": USER, "password": PASSWORD }),
+        parse_timezone("UTC").expect("zone"),
+        small.client(),
+        &small,
+    )
+    .expect("config");
+    let err = capped
+        .busy(utc(WIDE_FROM), utc(WIDE_TO))
+        .await
+        .expect_err("too large");
+    assert!(matches!(err, CalendarError::Permanent(_)), "{err:?}");
+    assert!(err.to_string().contains("larger than 100 bytes"), "{err}");
+    assert_eq!(
+        cal.busy(utc(WIDE_FROM), utc(WIDE_TO))
+            .await
+            .expect("busy")
+            .len(),
+        1
+    );
 }

@@ -4,7 +4,7 @@
 use crate::helpers::{Engine, engines, fresh_database_url};
 use callsaga_activities::availability::{self, BusinessHours, parse_timezone};
 use callsaga_activities::calendar::{
-    BusyInterval, CalendarError, EmbeddedCalendar, busy_ranges, calendar_for,
+    BusyInterval, CalDavPolicy, CalendarError, EmbeddedCalendar, busy_ranges, calendar_for,
 };
 use callsaga_entity::{agents, appointments};
 use callsaga_migration::{Migrator, MigratorTrait};
@@ -71,7 +71,13 @@ async fn embedded_calendar_is_the_appointments_table() {
     for engine in engines().await {
         let db = migrated_db(engine).await;
         let agent = demo_agent(&db).await;
-        let cal = calendar_for(&agent, db.clone(), reqwest::Client::new()).expect("embedded");
+        let cal = calendar_for(
+            &agent,
+            db.clone(),
+            reqwest::Client::new(),
+            &CalDavPolicy::permissive(),
+        )
+        .expect("embedded");
 
         let a = book(
             &db,
@@ -190,12 +196,24 @@ async fn calendar_for_picks_the_provider() {
 
     agent.calendar_provider = "caldav".into();
     agent.calendar_config = None;
-    let err = calendar_for(&agent, db.clone(), http.clone()).err();
+    let err = calendar_for(
+        &agent,
+        db.clone(),
+        http.clone(),
+        &CalDavPolicy::permissive(),
+    )
+    .err();
     assert!(matches!(err, Some(CalendarError::Permanent(_))), "{err:?}");
 
     let url = mkcalendar(&radicale().await.base).await;
     agent.calendar_config = Some(json!({ "url": url, "username": USER, "password": PASSWORD }));
-    let cal = calendar_for(&agent, db.clone(), http.clone()).expect("caldav");
+    let cal = calendar_for(
+        &agent,
+        db.clone(),
+        http.clone(),
+        &CalDavPolicy::permissive(),
+    )
+    .expect("caldav");
     let id = cal
         .create_event(&event(
             "via-trait",
@@ -215,11 +233,23 @@ async fn calendar_for_picks_the_provider() {
 
     agent.calendar_provider = "none".into();
     assert!(matches!(
-        calendar_for(&agent, db.clone(), http.clone()).err(),
+        calendar_for(
+            &agent,
+            db.clone(),
+            http.clone(),
+            &CalDavPolicy::permissive()
+        )
+        .err(),
         Some(CalendarError::Permanent(_))
     ));
     agent.calendar_provider = "outlook".into();
-    let err = calendar_for(&agent, db.clone(), http.clone()).err();
+    let err = calendar_for(
+        &agent,
+        db.clone(),
+        http.clone(),
+        &CalDavPolicy::permissive(),
+    )
+    .err();
     assert!(
         matches!(&err, Some(CalendarError::Permanent(m)) if m.contains("outlook")),
         "{err:?}"

@@ -7,7 +7,7 @@ mod embedded;
 
 use crate::testservers::{spawn_supervised, temp_dir, testservers_python, wait_for_port};
 use callsaga_activities::availability::parse_timezone;
-use callsaga_activities::calendar::{BusyInterval, CalDavCalendar, CalendarEvent};
+use callsaga_activities::calendar::{BusyInterval, CalDavCalendar, CalDavPolicy, CalendarEvent};
 use callsaga_api::devserver::free_port;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
@@ -85,6 +85,7 @@ fn caldav(url: &str, tz: &str) -> CalDavCalendar {
         &json!({ "url": url, "username": USER, "password": PASSWORD }),
         parse_timezone(tz).expect("zone"),
         reqwest::Client::new(),
+        &CalDavPolicy::permissive(),
     )
     .expect("caldav config")
 }

@@ -147,6 +147,7 @@ impl AgentInput {
         self,
         db: &impl ConnectionTrait,
         existing: Option<&agents::Model>,
+        policy: &callsaga_activities::calendar::CalDavPolicy,
     ) -> Result<agents::Model, AdminError> {
         let mut config = self.calendar_config;
         validate::unmask_calendar_config(
@@ -154,7 +155,7 @@ impl AgentInput {
             existing.and_then(|e| e.calendar_config.as_ref()),
         );
         let (calendar_provider, calendar_config) =
-            validate::calendar(&self.calendar_provider, config)?;
+            validate::calendar(&self.calendar_provider, config, policy)?;
         let now = Utc::now();
         let m = agents::Model {
             id: existing.map_or_else(Uuid::now_v7, |e| e.id),
@@ -267,7 +268,9 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     AdminJson(input): AdminJson<AgentInput>,
 ) -> Result<(StatusCode, Json<AgentOut>), AdminError> {
-    let model = input.into_model(&state.db, None).await?;
+    let model = input
+        .into_model(&state.db, None, &state.settings.calendar)
+        .await?;
     let id = model.id;
     let reason = conflict(&model);
     insert::<agents::ActiveModel>(&state.db, model)
@@ -305,7 +308,7 @@ pub(crate) async fn update(
 ) -> Result<Json<AgentOut>, AdminError> {
     let old = find::<agents::Entity>(&state.db, id, "agent").await?;
     let new = merge_patch(&AgentInput::of(&old), patch)?
-        .into_model(&state.db, Some(&old))
+        .into_model(&state.db, Some(&old), &state.settings.calendar)
         .await?;
     let reason = conflict(&new);
     let (stored, _) = save_changes::<agents::ActiveModel>(&state.db, old, new)

@@ -14,6 +14,7 @@ use crate::admin::error::AdminError;
 use crate::admin::extract::from_value;
 use crate::admin::validate;
 use anyhow::Context;
+use callsaga_activities::calendar::CalDavPolicy;
 use callsaga_activities::ledger::{self, MAX_AMOUNT, TopUp};
 use callsaga_entity::{agents, escalation_configs, phone_numbers, users};
 use sea_orm::{
@@ -128,8 +129,10 @@ async fn seed_agent(
         .filter(agents::Column::VapiAssistantId.eq(assistant_id))
         .one(db)
         .await?;
+    // A tenants file is the operator's own configuration, not a request: its CalDAV URLs are
+    // checked against the `calendar` settings when a calendar is opened, not here.
     let model = input
-        .into_model(db, existing.as_ref())
+        .into_model(db, existing.as_ref(), &CalDavPolicy::permissive())
         .await
         .map_err(prefix(at))?;
     let agent_id = model.id;
