@@ -135,7 +135,9 @@ async fn a_dead_call_is_listed_and_redriven_in_order_once() {
         .await;
         let call = new_call_id();
         let key = format!("relay.deliver:{call}");
-        app.app.faults.fail(&key, Fault::Permanent, 3);
+        // Rejected until the cause is fixed below (a fixed count could be used up by a pass
+        // whose failure record itself failed on a loaded machine, and the call never die).
+        app.app.faults.fail(&key, Fault::Permanent, 1_000);
         for name in ["inbound-ringing.json", "inbound-in-progress.json"] {
             post_ok(&app, &sample(name, &call)).await;
         }
@@ -179,7 +181,8 @@ async fn a_dead_call_is_listed_and_redriven_in_order_once() {
             .get_workflow_handle::<CallWorkflow>(callsaga_workflows::call_workflow_id(&call));
         assert!(handle.describe(Default::default()).await.is_err());
 
-        // The cause is gone (the faults were used up): redrive.
+        // The cause is gone: redrive.
+        app.app.faults.clear();
         let path = format!("/admin/v1/inbox/dead/{call}/redrive");
         let (status, body) = admin(&app, reqwest::Method::POST, &path).await;
         assert_eq!(status, 200, "{body}");
