@@ -37,6 +37,7 @@ fn appointment(
         status: Set("booked".into()),
         customer_name: Set("Anna Koch".into()),
         customer_phone: Set(Some("+4915100000000".into())),
+        caller_number: Set(Some("+4915100000000".into())),
         customer_email: Set(None),
         notes: Set(None),
         idempotency_key: Set(key.into()),
