@@ -18,8 +18,11 @@ use callsaga_activities::availability::{
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
+/// A fuzz target: the server's code on arbitrary bytes, panicking when a property fails.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name (the `fuzz/fuzz_targets/<name>.rs` files and corpus folders).
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("webhook_parse", webhook_parse),
     ("auth_bearer", auth_bearer),
     ("auth_legacy_secret", auth_legacy_secret),

@@ -203,16 +203,15 @@ fn id_problem(id: &str) -> Option<String> {
             "{} bytes long, at most {MAX_CALL_ID_LEN} allowed",
             id.len()
         ))
-    } else if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || CALL_ID_CHARS.contains(*c)))
-    {
-        Some(format!(
-            "contains {:?}; only ASCII letters, digits and {CALL_ID_CHARS:?} are allowed",
-            c.escape_default().to_string()
-        ))
     } else {
-        None
+        id.chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || CALL_ID_CHARS.contains(*c)))
+            .map(|c| {
+                format!(
+                    "contains {:?}; only ASCII letters, digits and {CALL_ID_CHARS:?} are allowed",
+                    c.escape_default().to_string()
+                )
+            })
     }
 }
 
