@@ -1,30 +1,18 @@
 //! Secure by default (issue 23, part 2): no unauthenticated webhook and no short admin token
 //! beyond loopback unless the operator opts out, and a replayed HMAC request is refused.
 
-use crate::helpers::{
-    Engine, TestApp, fresh_database_url, new_call_id, sample, spawn_app_with, temporal_address,
-};
+use crate::helpers::{Engine, TestApp, new_call_id, sample, spawn_app_with, start_api_only};
+use callsaga_api::App;
 use callsaga_api::vapi::WebhookAuth;
-use callsaga_api::{App, Components, Settings};
 use serde_json::{Value, json};
 
+/// The API alone on a public address, with `overrides`.
 async fn start(overrides: Value) -> anyhow::Result<App> {
-    let mut base = json!({
-        "database_url": fresh_database_url(Engine::Sqlite).await,
-        "temporal": { "address": temporal_address().await },
-        "listen": "0.0.0.0:0",
-    });
+    let mut settings = json!({ "listen": "0.0.0.0:0" });
     for (k, v) in overrides.as_object().expect("object") {
-        base[k] = v.clone();
+        settings[k] = v.clone();
     }
-    App::start(
-        Settings::from_overrides(base)?,
-        Components {
-            api: true,
-            worker: false,
-        },
-    )
-    .await
+    start_api_only(settings).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -423,3 +423,25 @@ pub(crate) async fn mails_eventually(dir: &std::path::Path, n: usize) -> Vec<Str
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The API alone (no worker) on a fresh SQLite database with `overrides` on top of the test
+/// defaults: for what start-up refuses or allows.
+pub(crate) async fn start_api_only(
+    overrides: serde_json::Value,
+) -> anyhow::Result<callsaga_api::App> {
+    let mut base = serde_json::json!({
+        "database_url": fresh_database_url(Engine::Sqlite).await,
+        "temporal": { "address": temporal_address().await },
+    });
+    for (k, v) in overrides.as_object().expect("object") {
+        base[k] = v.clone();
+    }
+    callsaga_api::App::start(
+        callsaga_api::Settings::from_overrides(base)?,
+        callsaga_api::Components {
+            api: true,
+            worker: false,
+        },
+    )
+    .await
+}

@@ -4,10 +4,8 @@
 //! credentials checked before the body is read.
 
 use crate::helpers::{
-    Engine, TestApp, engines, fresh_database_url, new_call_id, sample, spawn_app_with,
-    temporal_address,
+    Engine, TestApp, engines, new_call_id, sample, spawn_app_with, start_api_only,
 };
-use callsaga_api::{App, Components, Settings};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -388,28 +386,10 @@ async fn the_admin_api_and_metrics_can_live_on_their_own_listener() {
     }
 }
 
-async fn start_without_worker(overrides: Value) -> anyhow::Result<App> {
-    let mut base = json!({
-        "database_url": fresh_database_url(Engine::Sqlite).await,
-        "temporal": { "address": temporal_address().await },
-    });
-    for (k, v) in overrides.as_object().expect("object") {
-        base[k] = v.clone();
-    }
-    App::start(
-        Settings::from_overrides(base)?,
-        Components {
-            api: true,
-            worker: false,
-        },
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exposure_check_applies_to_the_listener_that_serves_admin() {
     let bearer = json!({ "mode": "bearer", "token": "vapi-token-123" });
-    let refused = start_without_worker(json!({
+    let refused = start_api_only(json!({
         "listen": "127.0.0.1:0",
         "admin": { "token": "short", "listen": "0.0.0.0:0" },
     }))
@@ -417,7 +397,7 @@ async fn the_exposure_check_applies_to_the_listener_that_serves_admin() {
     .err()
     .expect("a short admin token on a public admin listener is refused");
     assert!(refused.to_string().contains("admin token"), "{refused}");
-    let ok = start_without_worker(json!({
+    let ok = start_api_only(json!({
         "listen": "0.0.0.0:0",
         "webhook": { "auth": bearer },
         "admin": { "token": "short", "listen": "127.0.0.1:0" },
