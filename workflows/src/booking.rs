@@ -23,8 +23,9 @@
 //! for good, marks the appointment `email_failed` and tells the business owner. Nothing is
 //! compensated for an email any more. Histories recorded before replay their email steps.
 //!
-//! Workflows started since `call-v4` ([`crate::call::PATCH_CURRENT`]) take all these branches
-//! without recording the patches (`has_patch`; `call-v3` stood for the first two).
+//! Workflows started since `call-v5` ([`crate::call::PATCH_CURRENT`]) take all these branches
+//! without recording the patches (`has_patch`; `call-v4` stood for all three, `call-v3` for the
+//! first two).
 
 use crate::CallWorkflow;
 use crate::activities::{AppointmentActivities, ToolPlanningActivities};

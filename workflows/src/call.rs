@@ -75,18 +75,33 @@ impl CallWorkflow {
 pub const PATCH_WATCHDOG_AND_BILLING: &str = "watchdog-and-billing-v1";
 
 /// One patch that every workflow started since it takes, standing for all the patches before
-/// it ([`PATCH_WATCHDOG_AND_BILLING`], `booking-one-step-v1`, `booking-one-step-email-v1`,
-/// `booking-email-after-answer-v1`). The SDK records each patch as a marker plus an upsert of
-/// the `TemporalChangeVersion` search attribute (a visibility write): a new call's first booking
-/// would record four of each in the workflow task the caller waits for, this one instead. Histories
-/// without this marker (recorded before it, or started by an older worker) consult
-/// [`PATCH_V3`] and the old patches one by one, as they did when they were recorded. The SDK
-/// remembers a patch's answer for the whole run, so a call that was already running when this
-/// code was deployed keeps its old branches too. Patches added later are separate
-/// `ctx.patched(..)` calls again, or a next `call-v5` that stands for them all.
-pub const PATCH_CURRENT: &str = "call-v4";
+/// it: those [`PATCH_V4`] covered, [`PATCH_TOOL_CALL_NOT_AFTER`],
+/// [`crate::step_failure::PATCH_CALL_END_ALWAYS`] and
+/// [`crate::after_answer::PATCH_CONFIRMATION_LOCAL_FIRST`]. The SDK records each patch as a
+/// marker plus an upsert of the `TemporalChangeVersion` search attribute (a visibility write):
+/// a new call's first tool call recorded two of each under `call-v4` (it and the time limit's
+/// own patch), this one instead. Histories without this marker (recorded before it, or
+/// started by an older worker) consult [`PATCH_V4`], [`PATCH_V3`] and the old patches one by
+/// one, as they did when they were recorded. The SDK remembers a patch's answer for the whole
+/// run, so a call that was already running when this code was deployed keeps its old branches
+/// too. Patches added later are separate `ctx.patched(..)` calls again, or a next `call-v6`
+/// that stands for them all.
+pub const PATCH_CURRENT: &str = "call-v5";
 
-/// The one patch of workflows started between `call-v3` and [`PATCH_CURRENT`]: it stands for
+/// The one patch of workflows started between `call-v4` and [`PATCH_CURRENT`]: it stands for
+/// the patches in [`COVERED_BY_V4`] only.
+pub const PATCH_V4: &str = "call-v4";
+
+/// The patches [`PATCH_V4`] stands for: those of `call-v3` and the confirmation email after
+/// the answer.
+const COVERED_BY_V4: [&str; 4] = [
+    PATCH_WATCHDOG_AND_BILLING,
+    crate::booking::PATCH_BOOKING_ONE_STEP,
+    crate::booking::PATCH_BOOKING_EMAIL_IN_STEP,
+    crate::booking::PATCH_BOOKING_EMAIL_AFTER_ANSWER,
+];
+
+/// The one patch of workflows started between `call-v3` and [`PATCH_V4`]: it stands for
 /// the patches in [`COVERED_BY_V3`] only.
 pub const PATCH_V3: &str = "call-v3";
 
@@ -104,9 +119,11 @@ const COVERED_BY_V3: [&str; 3] = [
 pub const PATCH_TOOL_CALL_NOT_AFTER: &str = "tool-call-not-after-v1";
 
 /// Whether this run takes the branch `patch` introduced: every run under [`PATCH_CURRENT`],
-/// runs under [`PATCH_V3`] for the patches it covers, older ones as their history recorded.
+/// runs under [`PATCH_V4`] or [`PATCH_V3`] for the patches they cover, older ones as their
+/// history recorded.
 pub(crate) fn has_patch(ctx: &WorkflowContext<CallWorkflow>, patch: &str) -> bool {
     ctx.patched(PATCH_CURRENT)
+        || (COVERED_BY_V4.contains(&patch) && ctx.patched(PATCH_V4))
         || (COVERED_BY_V3.contains(&patch) && ctx.patched(PATCH_V3))
         || ctx.patched(patch)
 }
@@ -362,7 +379,7 @@ impl CallWorkflow {
             return done;
         }
         if let Some(not_after_ms) = request.not_after_ms
-            && ctx.patched(PATCH_TOOL_CALL_NOT_AFTER)
+            && has_patch(ctx, PATCH_TOOL_CALL_NOT_AFTER)
         {
             if workflow_time_ms(ctx) > not_after_ms {
                 return remember_answer(ctx, &request, crate::tools::expired(&request));

@@ -52,7 +52,7 @@ pub(crate) async fn absorb(
     err: ActivityExecutionError,
 ) -> Result<(), ActivityExecutionError> {
     // A cancelled step is the workflow being cancelled: not a failure to skip.
-    if err.as_cancelled().is_some() || !ctx.patched(PATCH_CALL_END_ALWAYS) {
+    if err.as_cancelled().is_some() || !crate::call::has_patch(ctx, PATCH_CALL_END_ALWAYS) {
         return Err(err);
     }
     let failure_type = failure_type(&err).unwrap_or("Unknown").to_owned();

@@ -136,8 +136,10 @@ async fn sagas_against_a_real_caldav_calendar() {
     );
 
     // A whole call with one CalDAV booking (plan, then event → record as separate steps, the
-    // confirmation email after the answer), ended and billed: the history of that branch
-    // (`booking-caldav.json` keeps the one from before `booking-email-after-answer-v1`).
+    // confirmation email after the answer, a local activity in a task of its own), ended and
+    // billed: the history of that branch (`booking-caldav-after-answer.json` keeps the normal
+    // activity from before `confirmation-local-first-v1`, `booking-caldav.json` the one from
+    // before `booking-email-after-answer-v1`).
     let recorded = new_call_id();
     let a = call_tool(
         &app,
@@ -155,6 +157,6 @@ async fn sagas_against_a_real_caldav_calendar() {
             .any(|m| m.contains("Recorded")),
         "its confirmation was sent before the call's workflow completed"
     );
-    crate::helpers::record_history(&app, &recorded, "booking-caldav-after-answer.json").await;
+    crate::helpers::record_history(&app, &recorded, "booking-caldav-local-first.json").await;
     app.shutdown().await;
 }

@@ -162,3 +162,74 @@ async fn the_caller_hears_booked_before_the_email_and_the_call_waits_for_it() {
     assert!(row.email_failed_at.is_none());
     app.shutdown().await;
 }
+
+/// Since `confirmation-local-first-v1` the confirmation is a local activity in a workflow task
+/// of its own: not in the task that answered the booking (whose answer the server reports only
+/// when that task completes), and no normal activity (nothing for the server to dispatch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_is_a_local_activity_in_a_task_that_answers_no_tool_call() {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let mail = mail_dir();
+    let app = spawn_app_with(
+        Engine::Sqlite,
+        json!({ "email": { "backend": "file", "dir": mail } }),
+    )
+    .await;
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(future_weekday(4), "12:00", "Local"),
+    )
+    .await;
+    assert!(text(&a).contains("is booked"), "{a}");
+    end_with(&app, &call, "customer-ended-call").await;
+    assert_eq!(mails(&mail).len(), 1);
+
+    let events = crate::helpers::history_events(&app, &call).await;
+    // The task (its WorkflowTaskCompleted event id) that answered the booking, the one that
+    // ran the email, and whether a timer fired in between.
+    let (mut last_task, mut answered_in, mut email_in, mut timer_after_answer) = (0, 0, 0, false);
+    for e in &events {
+        match &e.attributes {
+            Some(Attributes::WorkflowTaskCompletedEventAttributes(_)) => last_task = e.event_id,
+            Some(Attributes::WorkflowExecutionUpdateCompletedEventAttributes(_)) => {
+                answered_in = last_task;
+            }
+            Some(Attributes::TimerFiredEventAttributes(_)) if answered_in != 0 => {
+                timer_after_answer = true;
+            }
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                panic!("a normal activity was scheduled: {a:?}")
+            }
+            Some(Attributes::MarkerRecordedEventAttributes(m))
+                if local_activity_type(m).as_deref() == Some("email.send") =>
+            {
+                email_in = m.workflow_task_completed_event_id;
+            }
+            _ => {}
+        }
+    }
+    assert!(answered_in > 0 && email_in > 0, "{answered_in} {email_in}");
+    assert!(
+        email_in > answered_in,
+        "the email ran in the task that answered (task {answered_in})"
+    );
+    assert!(timer_after_answer, "no task of its own (no timer fired)");
+    app.shutdown().await;
+}
+
+/// The activity type a local activity's marker records.
+fn local_activity_type(
+    m: &temporalio_common::protos::temporal::api::history::v1::MarkerRecordedEventAttributes,
+) -> Option<String> {
+    if m.marker_name != "core_local_activity" {
+        return None;
+    }
+    let data = m.details.get("data")?.payloads.first()?;
+    let v: Value = serde_json::from_slice(&data.data).ok()?;
+    v["activity_type"].as_str().map(str::to_owned)
+}
