@@ -35,8 +35,10 @@ use temporalio_sdk::{
 pub(crate) const PATCH_CONFIRMATION_LOCAL_FIRST: &str = "confirmation-local-first-v1";
 
 /// The local attempt's bound: a tool call that reaches the workflow meanwhile waits for it
-/// (its task is open), so it is short; a slower server gets the normal activity.
-pub(crate) const LOCAL_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// (its task is open), so it is shorter than the API's wait for a tool call's acceptance
+/// (`tools.accept_ms`, 1 s, + 500 ms) and than the agent speaking the booking's confirmation;
+/// a slower server gets the normal activity.
+pub(crate) const LOCAL_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// A confirmation email to send after the answer, and what to mark when it fails for good.
 #[derive(Clone, Debug)]

@@ -268,15 +268,20 @@ impl AppointmentActivitiesImpl {
     #[activity(definition = markers::SendEmail)]
     pub async fn send_email(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: SendEmailInput,
     ) -> Result<(), ActivityError> {
-        guarded(
+        let send = guarded(
             &self.deps.faults,
             "email.send",
             effects::send_email(&self.deps, &input, OutboxCheck::Lookup),
-        )
-        .await
+        );
+        // A local attempt that timed out is cancelled: it stops here instead of sending beside
+        // the normal activity that takes the email over (the workflow's `after_answer.rs`).
+        tokio::select! {
+            sent = send => sent,
+            () = ctx.cancelled() => Err(ActivityError::cancelled()),
+        }
     }
 
     #[activity(definition = markers::ConfirmationFailed)]

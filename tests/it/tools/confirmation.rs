@@ -233,3 +233,58 @@ fn local_activity_type(
     let v: Value = serde_json::from_slice(&data.data).ok()?;
     v["activity_type"].as_str().map(str::to_owned)
 }
+
+/// A slow mail server: the local attempt gives up after its bound (and stops), the normal
+/// activity sends the email, once; a booking that reaches the workflow meanwhile is held no
+/// longer than that bound, so it is confirmed, not turned into a callback request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_mail_server_holds_the_next_tool_call_no_longer_than_the_local_bound() {
+    let mail = mail_dir();
+    let app = spawn_app_with(
+        Engine::Sqlite,
+        json!({ "email": { "backend": "file", "dir": mail } }),
+    )
+    .await;
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    let slow = Duration::from_secs(4);
+    app.app.faults.fail("email.send", Fault::Slow(slow), 1);
+    let sent_at = Instant::now();
+    let day = future_weekday(4);
+    let a = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "09:30", "Slow"),
+    )
+    .await;
+    assert!(text(&a).contains("is booked"), "{a}");
+    let b = call_tool(
+        &app,
+        &call,
+        "book_appointment",
+        booking_args(day, "13:30", "Next"),
+    )
+    .await;
+    assert!(
+        text(&b).contains("is booked"),
+        "held past the accept window: {b}"
+    );
+    // Each confirmation once, also after the slow attempt would have finished.
+    assert_eq!(mails_eventually(&mail, 2).await.len(), 2);
+    tokio::time::sleep(
+        (sent_at + slow + Duration::from_millis(500)).saturating_duration_since(Instant::now()),
+    )
+    .await;
+    end_with(&app, &call, "customer-ended-call").await;
+    let sent = mails(&mail);
+    for name in ["Slow", "Next"] {
+        assert_eq!(
+            sent.iter().filter(|m| m.contains(name)).count(),
+            1,
+            "{name}: {sent:?}"
+        );
+    }
+    app.shutdown().await;
+}
