@@ -23,6 +23,9 @@ pub mod phone_numbers;
 pub mod tool_call_claims;
 pub mod users;
 pub mod webhook_inbox;
+mod write_txn;
+
+pub use write_txn::begin_write;
 
 /// Name of the database constraint (PostgreSQL exclusion constraint / SQLite
 /// trigger error message) that forbids overlapping booked appointments of one

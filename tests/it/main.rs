@@ -23,6 +23,7 @@ mod replay;
 mod request_bounds;
 mod resilience;
 mod simulate_check;
+mod sqlite_writers;
 mod testservers;
 mod tool_outage;
 mod tools;

@@ -7,7 +7,7 @@ use crate::event_log::{self, BILLING_FAILED, EVENT_SKIPPED, Entry, STEP_FAILED};
 use crate::failure::transient;
 use callsaga_entity::calls;
 use callsaga_workflows::payloads::{BillOutcome, RecordFailureInput};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use temporalio_sdk::activities::ActivityError;
 
@@ -18,7 +18,9 @@ pub(crate) async fn record(
     deps: &Activities,
     input: &RecordFailureInput,
 ) -> Result<(), ActivityError> {
-    let txn = deps.db.begin().await.map_err(transient)?;
+    let txn = callsaga_entity::begin_write(&deps.db)
+        .await
+        .map_err(transient)?;
     let call = calls::Entity::find()
         .filter(calls::Column::VapiCallId.eq(&input.vapi_call_id))
         .one(&txn)

@@ -24,7 +24,7 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use temporalio_sdk::activities::ActivityError;
@@ -155,7 +155,9 @@ async fn close(
             log.notes.clone().unwrap_or_default()
         )));
     }
-    let txn = deps.db.begin().await.map_err(transient)?;
+    let txn = callsaga_entity::begin_write(&deps.db)
+        .await
+        .map_err(transient)?;
     active.update(&txn).await.map_err(transient)?;
     if let Some(user) = call.user_id {
         log_event(

@@ -11,7 +11,6 @@ use callsaga_workflows::payloads::{ApplyEventInput, CallSnapshot};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
 };
 use std::sync::Arc;
 use temporalio_macros::activities;
@@ -55,7 +54,9 @@ pub async fn apply_event(
     deps: &Activities,
     input: &ApplyEventInput,
 ) -> Result<CallSnapshot, ActivityError> {
-    let txn = deps.db.begin().await.map_err(transient)?;
+    let txn = callsaga_entity::begin_write(&deps.db)
+        .await
+        .map_err(transient)?;
     let event = webhook_inbox::Entity::find_by_id(input.inbox_id)
         .one(&txn)
         .await

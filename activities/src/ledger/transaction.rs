@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, Set, SqlErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    FromQueryResult, QueryFilter, Set, SqlErr,
 };
 use uuid::Uuid;
 
@@ -22,12 +21,8 @@ pub(super) enum Opened {
 
 /// Begins the transaction, locks the user's row (the first statement) and looks the key up.
 pub(super) async fn open(db: &DatabaseConnection, m: &Movement<'_>) -> Result<Opened, LedgerError> {
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            // Ignored by PostgreSQL; see the module docs.
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        })
+    // `BEGIN IMMEDIATE` on SQLite; see the module docs.
+    let txn = callsaga_entity::begin_write(db)
         .await
         .map_err(LedgerError::from_db)?;
     let user = match lock_user(&txn, m.user_id).await {

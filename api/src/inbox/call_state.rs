@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -112,7 +112,7 @@ pub async fn record_failure(
     budget: Budget,
     backoff: impl Fn(i32) -> Duration,
 ) -> Result<Failure, DbErr> {
-    let txn = db.begin().await?;
+    let txn = callsaga_entity::begin_write(db).await?;
     let previous = Entity::find_by_id(vapi_call_id.to_owned())
         .one(&txn)
         .await?;
@@ -171,7 +171,7 @@ pub async fn record_failure(
 /// A retrying call was delivered: it is healthy again, and whatever of its events is still
 /// parked goes back to `pending` (to follow in id order).
 pub async fn recovered(db: &DatabaseConnection, vapi_call_id: &str) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = callsaga_entity::begin_write(db).await?;
     move_events(&txn, vapi_call_id, &[RETRY], PENDING).await?;
     Entity::delete_by_id(vapi_call_id.to_owned())
         .exec(&txn)
@@ -267,7 +267,7 @@ pub async fn dead_counts(db: &impl ConnectionTrait) -> Result<(u64, u64), DbErr>
 /// Gives a dead call a fresh budget: its events go back to `pending` (delivered in id order by
 /// the next pass; the workflow applies each inbox id once). `None` when the call is not dead.
 pub async fn redrive(db: &DatabaseConnection, vapi_call_id: &str) -> Result<Option<u64>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = callsaga_entity::begin_write(db).await?;
     let deleted = Entity::delete_many()
         .filter(Column::VapiCallId.eq(vapi_call_id))
         .filter(Column::State.eq(DEAD_CALL))

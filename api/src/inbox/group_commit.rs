@@ -15,7 +15,7 @@
 
 use super::{Accepted, NewEvent};
 use callsaga_entity::webhook_inbox::ActiveModel;
-use sea_orm::{ActiveValue, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{ActiveValue, DatabaseConnection, DbBackend, DbErr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -121,7 +121,7 @@ async fn commit_batch(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Accep
     if db.get_database_backend() == DbBackend::Postgres {
         order.sort_by(|&a, &b| dedupe_key(&jobs[a]).cmp(dedupe_key(&jobs[b])));
     }
-    let txn = db.begin().await?;
+    let txn = callsaga_entity::begin_write(db).await?;
     let mut results = vec![Accepted::Duplicate; jobs.len()];
     for i in order {
         results[i] = super::insert(&txn, jobs[i].row.clone()).await?;

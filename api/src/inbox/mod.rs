@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -160,7 +160,7 @@ pub async fn settle_all(
     if groups.iter().all(|(_, ids)| ids.is_empty()) {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = callsaga_entity::begin_write(db).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         // Losing this write in a server crash only re-delivers the events, which the workflow
         // drops by inbox id: no need to wait for the WAL flush (and add to the fsync queue the

@@ -19,7 +19,7 @@ use callsaga_activities::ledger::{self, MAX_AMOUNT, TopUp};
 use callsaga_entity::{agents, escalation_configs, phone_numbers, users};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, TransactionTrait,
+    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -48,7 +48,7 @@ pub async fn apply_yaml(db: &DatabaseConnection, text: &str) -> anyhow::Result<S
     }
     let mut report = SeedReport::default();
     let mut credits = Vec::new();
-    let txn = db.begin().await?;
+    let txn = callsaga_entity::begin_write(db).await?;
     for (i, user) in users.into_iter().enumerate() {
         let at = format!("users[{i}]");
         let (user_id, initial) = seed_user(&txn, user, &at, &mut report).await?;
