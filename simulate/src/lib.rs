@@ -11,6 +11,7 @@
 mod answers;
 mod call;
 mod clock;
+mod faults;
 pub mod invariants;
 mod mail;
 mod metrics_text;
@@ -22,6 +23,7 @@ mod sender;
 mod stack;
 mod stats;
 mod temporal_ops;
+mod testservers;
 mod vapi;
 
 pub use answers::Outcome;
