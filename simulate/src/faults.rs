@@ -11,17 +11,46 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The seeded moments (seconds after the start, within `span`) of each process fault.
-pub(crate) fn schedule(faults: &[FaultKind], seed: u64, span: f64) -> Vec<(f64, FaultKind)> {
+/// The seeded moments (seconds after the start) and durations of each process fault within a
+/// run whose calls arrive for `span` seconds. The freeze, the Temporal restart and the CalDAV
+/// outage come one after the other (from early in the run), so that calls meet each of them
+/// alone — a booking during the CalDAV outage with Temporal up is what makes "confirming"
+/// answers; the kills and the SMTP outage fall anywhere in the first 80 %.
+pub(crate) fn schedule(
+    faults: &[FaultKind],
+    seed: u64,
+    span: f64,
+) -> Vec<(f64, FaultKind, Duration)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xFA17);
-    let mut events: Vec<(f64, FaultKind)> = Vec::new();
-    for f in faults.iter().copied().filter(|f| f.is_process_fault()) {
-        let times = match f {
-            FaultKind::KillWorker | FaultKind::KillApi => 2,
-            _ => 1,
-        };
-        for _ in 0..times {
-            events.push((rng.random_range(0.1..0.8) * span.max(5.0), f));
+    let span = span.max(5.0);
+    let mut events = Vec::new();
+    let mut chain = rng.random_range(0.05..0.15) * span;
+    for f in [
+        FaultKind::FreezeTemporal,
+        FaultKind::RestartTemporal,
+        FaultKind::CaldavOutage,
+    ] {
+        if !faults.contains(&f) {
+            continue;
+        }
+        let lasts = Duration::from_secs(match f {
+            FaultKind::FreezeTemporal => rng.random_range(30..=60),
+            FaultKind::CaldavOutage => rng.random_range(10..=25),
+            _ => 0,
+        });
+        events.push((chain, f, lasts));
+        chain += lasts.as_secs_f64() + rng.random_range(3.0..8.0);
+    }
+    for f in [
+        FaultKind::KillWorker,
+        FaultKind::KillApi,
+        FaultKind::KillWorker,
+        FaultKind::KillApi,
+        FaultKind::SmtpOutage,
+    ] {
+        if faults.contains(&f) {
+            let lasts = Duration::from_secs(rng.random_range(10..=25));
+            events.push((rng.random_range(0.1..0.8) * span, f, lasts));
         }
     }
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -39,14 +68,9 @@ pub(crate) async fn inject(
 ) -> BTreeMap<String, usize> {
     let mut done = BTreeMap::new();
     let Some(stack) = stack else { return done };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0DD5);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for (at, f) in schedule(&faults, seed, span) {
-        let lasts = Duration::from_secs(match f {
-            FaultKind::FreezeTemporal => rng.random_range(30..=60),
-            _ => rng.random_range(10..=25),
-        });
+    for (at, f, lasts) in schedule(&faults, seed, span) {
         let stack = stack.clone();
         tasks.push(tokio::spawn(async move {
             let wait = at - start.elapsed().as_secs_f64();
@@ -101,15 +125,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_process_fault_is_scheduled_within_the_span_and_kills_twice() {
+    fn every_process_fault_is_scheduled_and_the_lasting_ones_do_not_overlap() {
         let every = FaultKind::EVERY.to_vec();
         let events = schedule(&every, 30, 100.0);
         for f in every.iter().filter(|f| f.is_process_fault()) {
-            let n = events.iter().filter(|(_, k)| k == f).count();
-            let want = if matches!(f, FaultKind::KillWorker | FaultKind::KillApi) { 2 } else { 1 };
+            let n = events.iter().filter(|(_, k, _)| k == f).count();
+            let want = if matches!(f, FaultKind::KillWorker | FaultKind::KillApi) {
+                2
+            } else {
+                1
+            };
             assert_eq!(n, want, "{f:?}");
         }
-        assert!(events.iter().all(|(t, _)| (10.0..80.0).contains(t)));
+        let at = |k: FaultKind| events.iter().find(|e| e.1 == k).expect("scheduled");
+        let (freeze, restart, caldav) = (
+            at(FaultKind::FreezeTemporal),
+            at(FaultKind::RestartTemporal),
+            at(FaultKind::CaldavOutage),
+        );
+        assert!((30..=60).contains(&freeze.2.as_secs()));
+        assert!(freeze.0 + freeze.2.as_secs_f64() < restart.0 && restart.0 < caldav.0);
         assert!(events.windows(2).all(|w| w[0].0 <= w[1].0));
         assert_eq!(events, schedule(&every, 30, 100.0));
     }

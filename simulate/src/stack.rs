@@ -197,7 +197,7 @@ impl Stack {
         c
     }
 
-    async fn start_temporal(&mut self) -> anyhow::Result<()> {
+    fn temporal_command(&self) -> anyhow::Result<Command> {
         let bin = self
             .tools
             .temporal_bin
@@ -229,28 +229,53 @@ impl Stack {
         c.stdin(Stdio::null()).kill_on_drop(true);
         let log = log_file(&self.dir, "temporal")?;
         c.stdout(log.try_clone()?).stderr(log);
-        self.temporal = Some(
-            c.spawn()
-                .context("failed to start the Temporal dev server")?,
-        );
-        wait_for(
-            &format!("http://127.0.0.1:{}/metrics", self.temporal_metrics_port),
-            Duration::from_secs(60),
-        )
-        .await?;
-        // The frontend answers a little after the metrics endpoint.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.temporal_port))
-            .await
-            .is_err()
-        {
+        Ok(c)
+    }
+
+    /// Starts the dev server and waits until its frontend answers. A server that exits while
+    /// starting (after a restart it can lose the race for its database file to the old one's
+    /// last writes) is started again, as a supervisor would.
+    async fn start_temporal(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let metrics = self.temporal_metrics_url();
+        let mut child = self
+            .temporal_command()?
+            .spawn()
+            .context("failed to start the Temporal dev server")?;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                eprintln!("the Temporal dev server exited while starting ({status}); starting it again");
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "Temporal did not start (see temporal.log)"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                child = self.temporal_command()?.spawn()?;
+                continue;
+            }
+            let metrics_up = http
+                .get(&metrics)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            // The frontend answers a little after the metrics endpoint.
+            if metrics_up
+                && tokio::net::TcpStream::connect(("127.0.0.1", self.temporal_port))
+                    .await
+                    .is_ok()
+            {
+                self.temporal = Some(child);
+                return Ok(());
+            }
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "Temporal did not start (see temporal.log)"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Ok(())
     }
 
     pub(crate) async fn start_api(&mut self) -> anyhow::Result<()> {
