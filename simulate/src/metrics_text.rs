@@ -144,6 +144,9 @@ mod tests {
         let m = |v: f64| BTreeMap::from([("Signal".to_owned(), v)]);
         assert_eq!(delta_across_restarts(&m(10.0), &[], &m(15.0)), m(5.0));
         // 10 → 40 before the restart, then 0 → 7 after it: 37.
-        assert_eq!(delta_across_restarts(&m(10.0), &[m(40.0)], &m(7.0)), m(37.0));
+        assert_eq!(
+            delta_across_restarts(&m(10.0), &[m(40.0)], &m(7.0)),
+            m(37.0)
+        );
     }
 }

@@ -296,7 +296,11 @@ fn plan_one(
 /// ends and reports like any call).
 fn book_first(p: &mut CallPlan, first: f64, today: NaiveDate) {
     let mut rng = ChaCha8Rng::seed_from_u64(p.rng_seed ^ 0xB0057);
-    let book = p.tools.iter().find(|t| t.name == "book_appointment").cloned();
+    let book = p
+        .tools
+        .iter()
+        .find(|t| t.name == "book_appointment")
+        .cloned();
     let args = book.map(|t| t.args).unwrap_or_else(|| {
         json!({
             "date": booking_date(&mut rng, today).to_string(),
@@ -373,7 +377,16 @@ mod tests {
 
     #[test]
     fn a_burst_starts_every_call_within_the_window_each_booking_first() {
-        let p = plans(5, 100, &[], Arrivals::Burst { window: 3.0, first: 2.0 }, today());
+        let p = plans(
+            5,
+            100,
+            &[],
+            Arrivals::Burst {
+                window: 3.0,
+                first: 2.0,
+            },
+            today(),
+        );
         assert_eq!(p.len(), 100);
         for c in &p {
             assert!((0.0..3.0).contains(&c.arrives_at), "{}", c.arrives_at);

@@ -8,8 +8,8 @@ use crate::options::{CheckArgs, FaultKind, SimulateArgs, expand};
 use crate::plan::{Arrivals, plans};
 use crate::report::{BurstReport, HistoryStats, RunReport};
 use crate::sender::Sender;
-pub use crate::stack::StackTools;
 use crate::stack::Stack;
+pub use crate::stack::StackTools;
 use crate::stats::Stats;
 use crate::{mail, metrics_text, temporal_ops};
 use anyhow::Context;
@@ -143,7 +143,8 @@ async fn drive(
         None => format!("{}/metrics", target.url.trim_end_matches('/')),
     };
     let stack_counts_rpcs = stack.is_some();
-    let (rpc_source, rpc_metric, rpc_filter): (&str, &str, Vec<(&str, &str)>) = if stack_counts_rpcs {
+    let (rpc_source, rpc_metric, rpc_filter): (&str, &str, Vec<(&str, &str)>) = if stack_counts_rpcs
+    {
         (
             "the Temporal server's service_requests, frontend",
             "service_requests",

@@ -247,7 +247,9 @@ impl Stack {
             .context("failed to start the Temporal dev server")?;
         loop {
             if let Some(status) = child.try_wait()? {
-                eprintln!("the Temporal dev server exited while starting ({status}); starting it again");
+                eprintln!(
+                    "the Temporal dev server exited while starting ({status}); starting it again"
+                );
                 anyhow::ensure!(
                     Instant::now() < deadline,
                     "Temporal did not start (see temporal.log)"
