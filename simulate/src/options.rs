@@ -41,6 +41,10 @@ pub struct SimulateArgs {
     /// process faults can kill and restart them.
     #[arg(long)]
     pub spawn: bool,
+    /// The spawned stack without Radicale and aiosmtpd: the embedded calendar and the file mail
+    /// backend (no CalDAV or SMTP outages then).
+    #[arg(long)]
+    pub no_testservers: bool,
     /// Database of the spawned stack (default: a fresh SQLite file in --work-dir).
     #[arg(long)]
     pub spawn_database_url: Option<String>,

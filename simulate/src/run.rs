@@ -96,7 +96,16 @@ pub async fn simulate(mut args: SimulateArgs, tools: StackTools) -> anyhow::Resu
             "starting the stack in {} (Temporal dev server, callsaga api, callsaga worker)",
             dir.display()
         );
-        Some(Stack::start(tools, dir, args.spawn_database_url.clone(), args.seed).await?)
+        Some(
+            Stack::start(
+                tools,
+                dir,
+                args.spawn_database_url.clone(),
+                args.seed,
+                !args.no_testservers,
+            )
+            .await?,
+        )
     } else {
         None
     };

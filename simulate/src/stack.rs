@@ -73,6 +73,7 @@ impl Stack {
         dir: PathBuf,
         database_url: Option<String>,
         seed: u64,
+        testservers: bool,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let api_port = free_port()?;
@@ -83,7 +84,7 @@ impl Stack {
         let mail_dir = dir.join("mail");
         let bearer = format!("sim-{seed:x}-{}", uuid::Uuid::new_v4().simple());
         let temporal_address = format!("http://127.0.0.1:{temporal_port}");
-        let venv = tools.testservers_venv();
+        let venv = tools.testservers_venv().filter(|_| testservers);
         let (caldav, smtp) = match &venv {
             Some(v) => (
                 Some(TestServer::start(Kind::Radicale, v, &dir, free_port()?).await?),

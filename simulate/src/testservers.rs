@@ -11,12 +11,9 @@ use tokio::process::{Child, Command};
 pub(crate) const CALDAV_USER: &str = "sim";
 pub(crate) const CALDAV_PASSWORD: &str = "sim-caldav-pw";
 
-/// `.venv-testservers` above the working folder or the `callsaga` binary (or
-/// `CALLSAGA_TESTSERVERS_VENV`), when its Python is there.
+/// `.venv-testservers` above the working folder or the `callsaga` binary, when its Python is
+/// there. (Not a `CALLSAGA_*` variable: the service's settings refuse unknown ones.)
 pub(crate) fn find_venv(exe: &Path) -> Option<PathBuf> {
-    if let Some(v) = std::env::var_os("CALLSAGA_TESTSERVERS_VENV") {
-        return Some(PathBuf::from(v)).filter(|v| v.join("bin/python").exists());
-    }
     let starts = [
         std::env::current_dir().ok(),
         exe.parent().map(Path::to_path_buf),
