@@ -20,6 +20,7 @@ mod plan;
 mod report;
 mod run;
 mod sender;
+mod settle;
 mod stack;
 mod stats;
 mod temporal_ops;
