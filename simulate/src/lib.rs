@@ -11,6 +11,7 @@
 mod answers;
 mod call;
 mod clock;
+mod faults;
 pub mod invariants;
 mod mail;
 mod metrics_text;
@@ -19,9 +20,11 @@ mod plan;
 mod report;
 mod run;
 mod sender;
+mod settle;
 mod stack;
 mod stats;
 mod temporal_ops;
+mod testservers;
 mod vapi;
 
 pub use answers::Outcome;

@@ -1,6 +1,7 @@
 //! "No email sent twice for the same reason", from the file backend's folder: two messages with
 //! the same recipient, subject and text are one reason sent twice (the backend keeps one file
-//! per idempotency key, so a second file means a second key for the same thing).
+//! per idempotency key, so a second file means a second key for the same thing). With a real
+//! SMTP server the folder is its maildir: every message it accepted is a file in `new/`.
 
 use crate::invariants::Line;
 use std::collections::HashMap;
@@ -8,15 +9,20 @@ use std::path::Path;
 
 pub(crate) fn check(dir: &Path) -> Line {
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
-    let files = std::fs::read_dir(dir)
-        .map(|d| d.flatten().collect::<Vec<_>>())
-        .unwrap_or_default();
+    let listing = |d: &Path| {
+        std::fs::read_dir(d)
+            .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let eml = listing(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"));
+    let maildir = listing(&dir.join("new"))
+        .into_iter()
+        .chain(listing(&dir.join("cur")))
+        .filter(|p| p.is_file());
     let mut n = 0;
-    for f in files {
-        let path = f.path();
-        if path.extension().is_none_or(|e| e != "eml") {
-            continue;
-        }
+    for path in eml.chain(maildir) {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
@@ -76,6 +82,19 @@ mod tests {
         assert_eq!(line.checked, 3);
         assert!(
             line.violations[0].contains("x@example.com"),
+            "{:?}",
+            line.violations
+        );
+        // A maildir (the SMTP server's) counts the same way.
+        std::fs::create_dir_all(dir.join("new")).expect("maildir");
+        std::fs::remove_file(dir.join("c.eml")).expect("rm");
+        std::fs::write(dir.join("new").join("1700.M1.host"), msg("z@example.com")).expect("write");
+        assert!(check(&dir).pass);
+        std::fs::write(dir.join("new").join("1700.M2.host"), msg("z@example.com")).expect("write");
+        let line = check(&dir);
+        assert!(!line.pass && line.checked == 4, "{line:?}");
+        assert!(
+            line.violations[0].contains("z@example.com"),
             "{:?}",
             line.violations
         );

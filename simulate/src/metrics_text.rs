@@ -88,6 +88,25 @@ pub(crate) fn delta(
         .collect()
 }
 
+/// The increase of counters across `samples` (in time order) of a process that may have
+/// restarted between them: a sample taken just before each restart ends a segment, the next
+/// starts from zero.
+pub(crate) fn delta_across_restarts(
+    first: &BTreeMap<String, f64>,
+    before_restarts: &[BTreeMap<String, f64>],
+    last: &BTreeMap<String, f64>,
+) -> BTreeMap<String, f64> {
+    let mut total = BTreeMap::new();
+    let mut base = first.clone();
+    for sample in before_restarts.iter().chain([last]) {
+        for (k, v) in delta(&base, sample) {
+            *total.entry(k).or_insert(0.0) += v;
+        }
+        base = BTreeMap::new();
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +136,17 @@ mod tests {
             d.get("b"),
             Some(&2.0),
             "a restarted counter counts from zero"
+        );
+    }
+
+    #[test]
+    fn counts_before_a_restart_are_kept() {
+        let m = |v: f64| BTreeMap::from([("Signal".to_owned(), v)]);
+        assert_eq!(delta_across_restarts(&m(10.0), &[], &m(15.0)), m(5.0));
+        // 10 → 40 before the restart, then 0 → 7 after it: 37.
+        assert_eq!(
+            delta_across_restarts(&m(10.0), &[m(40.0)], &m(7.0)),
+            m(37.0)
         );
     }
 }

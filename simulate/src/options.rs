@@ -41,6 +41,10 @@ pub struct SimulateArgs {
     /// process faults can kill and restart them.
     #[arg(long)]
     pub spawn: bool,
+    /// The spawned stack without Radicale and aiosmtpd: the embedded calendar and the file mail
+    /// backend (no CalDAV or SMTP outages then).
+    #[arg(long)]
+    pub no_testservers: bool,
     /// Database of the spawned stack (default: a fresh SQLite file in --work-dir).
     #[arg(long)]
     pub spawn_database_url: Option<String>,
@@ -60,6 +64,14 @@ pub struct SimulateArgs {
     /// How long to wait, after the last call, for every workflow to close.
     #[arg(long, default_value_t = 180)]
     pub settle_secs: u64,
+    /// Burst mode: this many calls (instead of --calls, all at once) start within
+    /// --burst-window-s, each booking in its first seconds; the report adds booking p50/p90/p99
+    /// and how many callers heard the deadline answer.
+    #[arg(long)]
+    pub burst: Option<usize>,
+    /// The window of a burst's starts, in real seconds.
+    #[arg(long, default_value_t = 3.0)]
+    pub burst_window_s: f64,
     /// Writes the report as JSON too.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -90,10 +102,17 @@ pub enum FaultKind {
     KillApi,
     /// The Temporal server frozen (SIGSTOP) for 30–60 s (--spawn).
     FreezeTemporal,
+    /// The Temporal server stopped and started again on the same port and database file
+    /// (--spawn).
+    RestartTemporal,
+    /// The CalDAV server (Radicale) down for 10–25 s, then back with its storage (--spawn).
+    CaldavOutage,
+    /// The SMTP server (aiosmtpd) down for 10–25 s, then back (--spawn).
+    SmtpOutage,
 }
 
 impl FaultKind {
-    pub const EVERY: [FaultKind; 8] = [
+    pub const EVERY: [FaultKind; 11] = [
         FaultKind::Duplicates,
         FaultKind::Reorder,
         FaultKind::DropStatus,
@@ -102,12 +121,20 @@ impl FaultKind {
         FaultKind::KillWorker,
         FaultKind::KillApi,
         FaultKind::FreezeTemporal,
+        FaultKind::RestartTemporal,
+        FaultKind::CaldavOutage,
+        FaultKind::SmtpOutage,
     ];
 
     pub fn is_process_fault(self) -> bool {
         matches!(
             self,
-            FaultKind::KillWorker | FaultKind::KillApi | FaultKind::FreezeTemporal
+            FaultKind::KillWorker
+                | FaultKind::KillApi
+                | FaultKind::FreezeTemporal
+                | FaultKind::RestartTemporal
+                | FaultKind::CaldavOutage
+                | FaultKind::SmtpOutage
         )
     }
 }

@@ -80,13 +80,23 @@ const ENDED: &[&str] = &[
     "customer-ended-call",
 ];
 
+/// When the calls come in (simulated seconds).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arrivals {
+    /// A Poisson stream of this many calls per second, the realistic call mix.
+    Poisson(f64),
+    /// Every call within `window` seconds (uniformly), each booking within its first `first`
+    /// seconds, as after a radio spot or when a campaign starts.
+    Burst { window: f64, first: f64 },
+}
+
 /// The plans of `calls` calls from `seed`. `today` is the agent's local date (bookings go into
 /// the next two weeks' weekdays).
 pub(crate) fn plans(
     seed: u64,
     calls: usize,
     faults: &[FaultKind],
-    arrival_rate_per_sec: f64,
+    arrivals_of: Arrivals,
     today: NaiveDate,
 ) -> Vec<CallPlan> {
     let mut arrivals = ChaCha8Rng::seed_from_u64(seed ^ 0xA55A_5AA5);
@@ -96,22 +106,28 @@ pub(crate) fn plans(
         .then(|| arrivals.random_range(0..calls.max(1)));
     let mut out: Vec<CallPlan> = (0..calls)
         .map(|index| {
-            // Poisson arrivals: exponential gaps.
-            let u: f64 = arrivals.random_range(f64::EPSILON..1.0);
-            t += -u.ln() / arrival_rate_per_sec.max(0.001);
             let call_seed = seed
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 .wrapping_add(index as u64);
-            plan_one(
-                index,
-                call_seed,
-                t,
-                faults,
-                poison_index == Some(index),
-                today,
-            )
+            let poison = poison_index == Some(index);
+            match arrivals_of {
+                Arrivals::Poisson(rate) => {
+                    // Exponential gaps.
+                    let u: f64 = arrivals.random_range(f64::EPSILON..1.0);
+                    t += -u.ln() / rate.max(0.001);
+                    plan_one(index, call_seed, t, faults, poison, today)
+                }
+                Arrivals::Burst { window, first } => {
+                    let at = arrivals.random_range(0.0..window.max(0.001));
+                    let mut p = plan_one(index, call_seed, at, faults, poison, today);
+                    book_first(&mut p, first, today);
+                    p
+                }
+            }
         })
         .collect();
+    out.sort_by(|a, b| a.arrives_at.total_cmp(&b.arrives_at));
+    collide(&mut out, &mut arrivals);
     // Every message fault asked for hits at least one (non-poison) call, even in a small run.
     let normal: Vec<usize> = (0..out.len()).filter(|i| !out[*i].faults.poison).collect();
     if !normal.is_empty() {
@@ -276,6 +292,69 @@ fn plan_one(
     }
 }
 
+/// A burst call: rings briefly, and books within its first `first` seconds (then talks on,
+/// ends and reports like any call).
+fn book_first(p: &mut CallPlan, first: f64, today: NaiveDate) {
+    let mut rng = ChaCha8Rng::seed_from_u64(p.rng_seed ^ 0xB0057);
+    let book = p
+        .tools
+        .iter()
+        .find(|t| t.name == "book_appointment")
+        .cloned();
+    let args = book.map(|t| t.args).unwrap_or_else(|| {
+        json!({
+            "date": booking_date(&mut rng, today).to_string(),
+            "startTime": format!("{:02}:{:02}", rng.random_range(9..17), [0, 30][rng.random_range(0..2)]),
+            "customerName": p.caller_name, "customerPhone": p.caller_number,
+            "durationMinutes": 30,
+        })
+    });
+    p.scenario = Scenario::Book;
+    p.ring_secs = rng.random_range(0.1..0.3) * first;
+    p.tools = vec![ToolStep {
+        id: format!("call_burst{:016x}", rng.random::<u64>()),
+        name: "book_appointment",
+        args,
+        talk_before: rng.random_range(0.3..0.7) * first,
+    }];
+}
+
+/// Some callers ask for the slot an earlier caller asked for (a popular time), so the run has
+/// bookings that collide: one of the two hears that the slot is taken, and the report checks
+/// that a "not booked" answer booked nothing. The first caller after a booking one always does,
+/// then one in three. One booking caller in eight asks for an evening time, after the demo agent's
+/// hours (09:00–17:00): refused whenever it comes.
+fn collide(calls: &mut [CallPlan], rng: &mut ChaCha8Rng) {
+    let mut last: Option<(Value, Value)> = None;
+    let mut collided = false;
+    for call in calls.iter_mut().filter(|c| !c.faults.poison) {
+        let Some(i) = call.tools.iter().position(|t| t.name == "book_appointment") else {
+            continue;
+        };
+        if rng.random_bool(0.125) {
+            call.tools[i].args["startTime"] = json!("19:30");
+            continue;
+        }
+        if let Some((date, start)) = &last
+            && (!collided || rng.random_bool(1.0 / 3.0))
+        {
+            collided = true;
+            call.tools[i].args["date"] = date.clone();
+            call.tools[i].args["startTime"] = start.clone();
+            // The caller's later reschedule or cancel names the date they booked.
+            for t in &mut call.tools[i + 1..] {
+                for key in ["originalDate", "date"] {
+                    if t.args.get(key).is_some() {
+                        t.args[key] = date.clone();
+                    }
+                }
+            }
+        }
+        let book = &call.tools[i].args;
+        last = Some((book["date"].clone(), book["startTime"].clone()));
+    }
+}
+
 /// A weekday in the next two weeks.
 fn booking_date(rng: &mut ChaCha8Rng, today: NaiveDate) -> NaiveDate {
     loop {
@@ -294,15 +373,39 @@ fn hex_lower(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    const P: Arrivals = Arrivals::Poisson(1.0);
+
+    #[test]
+    fn a_burst_starts_every_call_within_the_window_each_booking_first() {
+        let p = plans(
+            5,
+            100,
+            &[],
+            Arrivals::Burst {
+                window: 3.0,
+                first: 2.0,
+            },
+            today(),
+        );
+        assert_eq!(p.len(), 100);
+        for c in &p {
+            assert!((0.0..3.0).contains(&c.arrives_at), "{}", c.arrives_at);
+            assert_eq!(c.tools.len(), 1);
+            assert_eq!(c.tools[0].name, "book_appointment");
+            assert!(c.ring_secs + c.tools[0].talk_before < 2.0);
+        }
+        assert!(p.windows(2).all(|w| w[0].arrives_at <= w[1].arrives_at));
+    }
+
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 12, 4).expect("date")
     }
 
     #[test]
     fn the_same_seed_gives_the_same_calls_and_another_seed_others() {
-        let a = plans(7, 50, &[FaultKind::Duplicates], 1.0, today());
-        let b = plans(7, 50, &[FaultKind::Duplicates], 1.0, today());
-        let c = plans(8, 50, &[FaultKind::Duplicates], 1.0, today());
+        let a = plans(7, 50, &[FaultKind::Duplicates], P, today());
+        let b = plans(7, 50, &[FaultKind::Duplicates], P, today());
+        let c = plans(8, 50, &[FaultKind::Duplicates], P, today());
         let ids = |p: &[CallPlan]| p.iter().map(|c| c.call_id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&a), ids(&b));
         assert_ne!(ids(&a), ids(&c));
@@ -313,13 +416,35 @@ mod tests {
     }
 
     #[test]
+    fn some_bookings_ask_for_the_slot_of_an_earlier_one() {
+        let slot = |c: &CallPlan| {
+            c.tools
+                .iter()
+                .find(|t| t.name == "book_appointment")
+                .map(|t| (t.args["date"].to_string(), t.args["startTime"].to_string()))
+        };
+        for seed in [11, 12, 13] {
+            let p = plans(seed, 30, &[], P, today());
+            let slots: Vec<_> = p.iter().filter_map(slot).collect();
+            let distinct: std::collections::HashSet<_> = slots.iter().collect();
+            assert!(distinct.len() < slots.len(), "seed {seed}: {slots:?}");
+        }
+        let evening = plans(11, 60, &[], P, today())
+            .iter()
+            .filter_map(slot)
+            .filter(|(_, start)| start == "\"19:30\"")
+            .count();
+        assert!(evening > 0);
+    }
+
+    #[test]
     fn one_poison_call_passes_the_door_and_bookings_fall_on_weekdays() {
-        let p = plans(3, 40, &[FaultKind::Poison], 1.0, today());
+        let p = plans(3, 40, &[FaultKind::Poison], P, today());
         let small = plans(
             3,
             3,
             &[FaultKind::MissingReport, FaultKind::Reorder],
-            1.0,
+            P,
             today(),
         );
         assert!(

@@ -29,8 +29,63 @@ pub(crate) struct RunReport {
     pub(crate) rpcs_per_call: f64,
     pub(crate) rpcs_by_operation: BTreeMap<String, f64>,
     pub(crate) history_events_per_workflow: HistoryStats,
+    /// Burst mode's summary (`--burst`).
+    pub(crate) burst: Option<BurstReport>,
     pub(crate) invariants: Invariants,
     pub(crate) work_dir: Option<String>,
+}
+
+/// What the callers of a burst heard when they booked.
+#[derive(Debug, Serialize)]
+pub(crate) struct BurstReport {
+    pub(crate) calls: usize,
+    pub(crate) window_s: f64,
+    /// Booking answer latency (ms).
+    pub(crate) booking_p50_ms: f64,
+    pub(crate) booking_p90_ms: f64,
+    pub(crate) booking_p99_ms: f64,
+    pub(crate) booking_max_ms: f64,
+    /// Callers who heard the deadline answer ("confirming that now", `tools.deadline_ms`).
+    pub(crate) at_deadline: u64,
+    /// Callers who heard "the business will call you back" (not accepted in time).
+    pub(crate) callbacks: u64,
+    pub(crate) outcomes: BTreeMap<Outcome, u64>,
+}
+
+impl BurstReport {
+    pub(crate) fn new(
+        calls: usize,
+        window_s: f64,
+        quantiles: Option<Vec<f64>>,
+        outcomes: BTreeMap<Outcome, u64>,
+    ) -> Self {
+        let q = quantiles.unwrap_or_else(|| vec![0.0; 4]);
+        Self {
+            calls,
+            window_s,
+            booking_p50_ms: q[0],
+            booking_p90_ms: q[1],
+            booking_p99_ms: q[2],
+            booking_max_ms: q[3],
+            at_deadline: outcomes.get(&Outcome::Confirming).copied().unwrap_or(0),
+            callbacks: outcomes.get(&Outcome::Callback).copied().unwrap_or(0),
+            outcomes,
+        }
+    }
+
+    fn print(&self) {
+        println!(
+            "\nburst: {} calls within {} s, booking p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {} at the deadline (\"confirming\"), {} told they will be called back",
+            self.calls,
+            self.window_s,
+            self.booking_p50_ms,
+            self.booking_p90_ms,
+            self.booking_p99_ms,
+            self.booking_max_ms,
+            self.at_deadline,
+            self.callbacks
+        );
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -128,6 +183,9 @@ impl RunReport {
             "history events per workflow: mean {:.1}, p50 {}, p95 {}, max {} ({} workflows)",
             h.mean, h.p50, h.p95, h.max, h.workflows
         );
+        if let Some(b) = &self.burst {
+            b.print();
+        }
         if let Some(d) = &self.work_dir {
             println!("stack folder (database, logs, mail): {d}");
         }

@@ -5,18 +5,16 @@ use crate::call::{CallResult, CallRun};
 use crate::clock::Clock;
 use crate::invariants::{self, Report};
 use crate::options::{CheckArgs, FaultKind, SimulateArgs, expand};
-use crate::plan::plans;
-use crate::report::{HistoryStats, RunReport};
+use crate::plan::{Arrivals, plans};
+use crate::report::{BurstReport, HistoryStats, RunReport};
 use crate::sender::Sender;
+use crate::settle::{settle, workflow_facts};
+use crate::stack::Stack;
 pub use crate::stack::StackTools;
-use crate::stack::{Process, Stack};
 use crate::stats::Stats;
 use crate::{mail, metrics_text, temporal_ops};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,6 +39,12 @@ pub async fn check(database_url: &str, args: CheckArgs) -> anyhow::Result<bool> 
     Ok(report.passed())
 }
 
+/// The latency series of bookings.
+const BOOK: &str = "tool-calls:book_appointment";
+
+/// A burst call books within this many real seconds of its start.
+const BURST_BOOKS_WITHIN_SECS: f64 = 2.0;
+
 struct Target {
     url: String,
     database_url: String,
@@ -49,7 +53,15 @@ struct Target {
 }
 
 /// `callsaga simulate`. Returns whether every invariant passed.
-pub async fn simulate(args: SimulateArgs, tools: StackTools) -> anyhow::Result<bool> {
+pub async fn simulate(mut args: SimulateArgs, tools: StackTools) -> anyhow::Result<bool> {
+    if let Some(n) = args.burst {
+        anyhow::ensure!(
+            args.burst_window_s > 0.0 && args.burst_window_s.is_finite(),
+            "--burst-window-s must be above 0"
+        );
+        args.calls = n;
+        args.concurrency = n;
+    }
     anyhow::ensure!(
         args.calls > 0 && args.concurrency > 0,
         "--calls and --concurrency must be at least 1"
@@ -84,7 +96,16 @@ pub async fn simulate(args: SimulateArgs, tools: StackTools) -> anyhow::Result<b
             "starting the stack in {} (Temporal dev server, callsaga api, callsaga worker)",
             dir.display()
         );
-        Some(Stack::start(tools, dir, args.spawn_database_url.clone(), args.seed).await?)
+        Some(
+            Stack::start(
+                tools,
+                dir,
+                args.spawn_database_url.clone(),
+                args.seed,
+                !args.no_testservers,
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -130,7 +151,9 @@ async fn drive(
         Some(s) => s.lock().await.temporal_metrics_url(),
         None => format!("{}/metrics", target.url.trim_end_matches('/')),
     };
-    let (rpc_source, rpc_metric, rpc_filter): (&str, &str, Vec<(&str, &str)>) = if stack.is_some() {
+    let stack_counts_rpcs = stack.is_some();
+    let (rpc_source, rpc_metric, rpc_filter): (&str, &str, Vec<(&str, &str)>) = if stack_counts_rpcs
+    {
         (
             "the Temporal server's service_requests, frontend",
             "service_requests",
@@ -154,7 +177,13 @@ async fn drive(
         args.seed,
         args.calls,
         faults,
-        args.concurrency as f64 / 75.0,
+        match args.burst {
+            Some(_) => Arrivals::Burst {
+                window: args.burst_window_s * args.time_factor,
+                first: BURST_BOOKS_WITHIN_SECS * args.time_factor,
+            },
+            None => Arrivals::Poisson(args.concurrency as f64 / 75.0),
+        },
         today,
     );
     let mut injected: BTreeMap<String, usize> = BTreeMap::new();
@@ -190,7 +219,7 @@ async fn drive(
     // Process faults at seeded moments while the calls run.
     let span = plans.last().map(|p| p.arrives_at).unwrap_or(0.0) / args.time_factor
         + 60.0 / args.time_factor;
-    let process_faults = tokio::spawn(process_faults(
+    let process_faults = tokio::spawn(crate::faults::inject(
         stack.clone(),
         faults.to_vec(),
         args.seed,
@@ -252,7 +281,19 @@ async fn drive(
     .await;
     let wall_secs = started.elapsed().as_secs_f64();
     let rpcs_after = rpcs(&fetch_text(&http, &rpc_url).await.unwrap_or_default());
-    let rpc_delta = metrics_text::delta(&rpcs_before, &rpcs_after);
+    // A restarted Temporal server counts from zero again: its last counts before each restart.
+    let before_restarts: Vec<BTreeMap<String, f64>> = match &stack {
+        Some(s) if stack_counts_rpcs => s
+            .lock()
+            .await
+            .metrics_before_restarts
+            .iter()
+            .map(|t| rpcs(t))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let rpc_delta =
+        metrics_text::delta_across_restarts(&rpcs_before, &before_restarts, &rpcs_after);
 
     let workflows = workflow_facts(&temporal, &results, Duration::from_secs(60)).await;
     let events: Vec<usize> = workflows
@@ -313,6 +354,17 @@ async fn drive(
         rpcs_per_call: rpcs_total / normal_calls as f64,
         rpcs_by_operation: rpc_delta,
         history_events_per_workflow: HistoryStats::of(events),
+        burst: args.burst.map(|n| {
+            BurstReport::new(
+                n,
+                args.burst_window_s,
+                stats.quantiles(BOOK, &[0.5, 0.9, 0.99, 1.0]),
+                stats
+                    .outcomes()
+                    .remove("book_appointment")
+                    .unwrap_or_default(),
+            )
+        }),
         invariants: Report { lines },
         work_dir: match &stack {
             Some(s) => Some(s.lock().await.dir().display().to_string()),
@@ -367,133 +419,6 @@ async fn fetch_text(http: &reqwest::Client, url: &str) -> anyhow::Result<String>
         .await?
         .text()
         .await?)
-}
-
-/// Waits until every simulated call's row is billed (its end-of-call work done) and the inbox
-/// has nothing left to deliver (the poison calls aside), or `limit`. From the database only: the
-/// simulator's own Temporal reads would count as the service's RPCs.
-async fn settle(
-    db: &DatabaseConnection,
-    results: &[CallResult],
-    poison: &HashSet<String>,
-    limit: Duration,
-) {
-    use callsaga_entity::{calls, webhook_inbox};
-    let deadline = Instant::now() + limit;
-    let ids: Vec<&str> = results
-        .iter()
-        .filter(|r| !r.poison)
-        .map(|r| r.vapi_call_id.as_str())
-        .collect();
-    while Instant::now() < deadline {
-        let mut settled = 0;
-        for chunk in ids.chunks(200) {
-            settled += calls::Entity::find()
-                .filter(calls::Column::VapiCallId.is_in(chunk.iter().copied()))
-                .filter(calls::Column::BillingStatus.is_not_null())
-                .count(db)
-                .await
-                .unwrap_or(0);
-        }
-        let pending = webhook_inbox::Entity::find()
-            .filter(webhook_inbox::Column::Status.is_in(["pending", "retry"]))
-            .count(db)
-            .await
-            .unwrap_or(u64::MAX);
-        let poison_left = if poison.is_empty() {
-            0
-        } else {
-            webhook_inbox::Entity::find()
-                .filter(webhook_inbox::Column::VapiCallId.is_in(poison.iter().map(String::as_str)))
-                .filter(webhook_inbox::Column::Status.ne("dead"))
-                .count(db)
-                .await
-                .unwrap_or(1)
-        };
-        if settled as usize == ids.len() && pending == 0 && poison_left == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-/// The workflows' facts, waiting up to `limit` for those still running to complete (a call
-/// closed by the watchdog waits out the late-report window first).
-async fn workflow_facts(
-    temporal: &temporalio_client::Client,
-    results: &[CallResult],
-    limit: Duration,
-) -> HashMap<String, temporal_ops::WorkflowFacts> {
-    let deadline = Instant::now() + limit;
-    let mut facts = HashMap::new();
-    loop {
-        for r in results {
-            let done = facts
-                .get(&r.vapi_call_id)
-                .is_some_and(|f: &temporal_ops::WorkflowFacts| {
-                    !matches!(f.closed, temporal_ops::Closed::Running)
-                });
-            if !done {
-                facts.insert(
-                    r.vapi_call_id.clone(),
-                    temporal_ops::facts(temporal, &r.vapi_call_id).await,
-                );
-            }
-        }
-        let running = facts
-            .values()
-            .any(|f| matches!(f.closed, temporal_ops::Closed::Running));
-        if !running || Instant::now() >= deadline {
-            return facts;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-/// Kills and restarts the worker and the API, and freezes Temporal, at seeded moments within
-/// the first `span` seconds; returns what it did.
-async fn process_faults(
-    stack: Option<Arc<tokio::sync::Mutex<Stack>>>,
-    faults: Vec<FaultKind>,
-    seed: u64,
-    span: f64,
-) -> BTreeMap<String, usize> {
-    let mut done = BTreeMap::new();
-    let Some(stack) = stack else { return done };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xFA17);
-    let mut events: Vec<(f64, FaultKind)> = Vec::new();
-    for f in faults.iter().copied().filter(|f| f.is_process_fault()) {
-        let times = if f == FaultKind::FreezeTemporal { 1 } else { 2 };
-        for _ in 0..times {
-            events.push((rng.random_range(0.1..0.8) * span.max(5.0), f));
-        }
-    }
-    events.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let start = Instant::now();
-    for (at, f) in events {
-        let wait = at - start.elapsed().as_secs_f64();
-        if wait > 0.0 {
-            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-        }
-        let outcome = match f {
-            FaultKind::KillWorker => stack.lock().await.kill_and_restart(Process::Worker).await,
-            FaultKind::KillApi => stack.lock().await.kill_and_restart(Process::Api).await,
-            FaultKind::FreezeTemporal => {
-                let secs = rng.random_range(30..=60);
-                stack
-                    .lock()
-                    .await
-                    .freeze_temporal(Duration::from_secs(secs))
-                    .await
-            }
-            _ => Ok(()),
-        };
-        match outcome {
-            Ok(()) => *done.entry(format!("{f:?}")).or_default() += 1,
-            Err(e) => eprintln!("fault {f:?} could not be injected: {e:#}"),
-        }
-    }
-    done
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
+use crate::testservers::{CALDAV_PASSWORD, CALDAV_USER, Kind, TestServer, make_calendar};
+
 /// What the `callsaga` binary hands the simulator to run a stack.
 #[derive(Debug, Clone)]
 pub struct StackTools {
@@ -17,6 +19,13 @@ pub struct StackTools {
     pub temporal_bin: Option<PathBuf>,
     /// `Name=Type` lines of callsaga's search attributes.
     pub search_attributes: Vec<String>,
+}
+
+impl StackTools {
+    /// The project's `.venv-testservers` (Radicale, aiosmtpd), when `scripts/setup` made it.
+    fn testservers_venv(&self) -> Option<PathBuf> {
+        crate::testservers::find_venv(&self.callsaga_exe)
+    }
 }
 
 /// The longest workflow id the spawned server accepts: shorter than the webhook's limit for
@@ -32,11 +41,16 @@ pub(crate) struct Stack {
     temporal_metrics_port: u16,
     api: Option<Child>,
     worker: Option<Child>,
+    caldav: Option<TestServer>,
+    smtp: Option<TestServer>,
     pub(crate) api_url: String,
     pub(crate) temporal_address: String,
     pub(crate) database_url: String,
     pub(crate) mail_dir: PathBuf,
     pub(crate) bearer: String,
+    /// The Temporal server's `/metrics` text just before each restart (its counters start
+    /// from zero after one).
+    pub(crate) metrics_before_restarts: Vec<String>,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -59,6 +73,7 @@ impl Stack {
         dir: PathBuf,
         database_url: Option<String>,
         seed: u64,
+        testservers: bool,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let api_port = free_port()?;
@@ -69,7 +84,15 @@ impl Stack {
         let mail_dir = dir.join("mail");
         let bearer = format!("sim-{seed:x}-{}", uuid::Uuid::new_v4().simple());
         let temporal_address = format!("http://127.0.0.1:{temporal_port}");
-        let env = vec![
+        let venv = tools.testservers_venv().filter(|_| testservers);
+        let (caldav, smtp) = match &venv {
+            Some(v) => (
+                Some(TestServer::start(Kind::Radicale, v, &dir, free_port()?).await?),
+                Some(TestServer::start(Kind::Smtp, v, &dir, free_port()?).await?),
+            ),
+            None => (None, None),
+        };
+        let mut env: Vec<(String, String)> = vec![
             ("CALLSAGA_DATABASE_URL", database_url.clone()),
             ("CALLSAGA_DATA_DIR", dir.display().to_string()),
             ("CALLSAGA_LISTEN", format!("127.0.0.1:{api_port}")),
@@ -77,8 +100,6 @@ impl Stack {
             ("CALLSAGA_TEMPORAL__TASK_QUEUE", "callsaga-simulate".into()),
             ("CALLSAGA_WEBHOOK__AUTH__MODE", "bearer".into()),
             ("CALLSAGA_WEBHOOK__AUTH__TOKEN", bearer.clone()),
-            ("CALLSAGA_EMAIL__BACKEND", "file".into()),
-            ("CALLSAGA_EMAIL__DIR", mail_dir.display().to_string()),
             // The watchdog closes a call without report 20 s after its end (600 s in production).
             ("CALLSAGA_CALLS__REPORT_TIMEOUT_SECS", "20".into()),
             // After the watchdog's close a late report is accepted this long (1 h in production);
@@ -93,6 +114,36 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        match &smtp {
+            // A real SMTP server: what it accepted is its maildir.
+            Some(smtp) => env.extend(
+                [
+                    ("CALLSAGA_EMAIL__BACKEND", "smtp".to_owned()),
+                    ("CALLSAGA_EMAIL__HOST", "127.0.0.1".to_owned()),
+                    ("CALLSAGA_EMAIL__PORT", smtp.port.to_string()),
+                    ("CALLSAGA_EMAIL__TLS", "none".to_owned()),
+                    ("CALLSAGA_EMAIL__TIMEOUT_MS", "5000".to_owned()),
+                ]
+                .map(|(k, v)| (k.to_owned(), v)),
+            ),
+            None => env.extend(
+                [
+                    ("CALLSAGA_EMAIL__BACKEND", "file".to_owned()),
+                    ("CALLSAGA_EMAIL__DIR", mail_dir.display().to_string()),
+                ]
+                .map(|(k, v)| (k.to_owned(), v)),
+            ),
+        }
+        if caldav.is_some() {
+            // Radicale listens on http://127.0.0.1, which production refuses.
+            for k in [
+                "CALLSAGA_CALENDAR__CALDAV_ALLOW_HTTP",
+                "CALLSAGA_CALENDAR__CALDAV_ALLOW_PRIVATE",
+            ] {
+                env.push((k.to_owned(), "true".to_owned()));
+            }
+        }
+        let mail_dir = smtp.as_ref().map_or(mail_dir, TestServer::maildir);
         let mut stack = Self {
             tools,
             dir,
@@ -102,11 +153,14 @@ impl Stack {
             temporal_metrics_port,
             api: None,
             worker: None,
+            caldav,
+            smtp,
             api_url: format!("http://127.0.0.1:{api_port}"),
             temporal_address,
             database_url,
             mail_dir,
             bearer,
+            metrics_before_restarts: Vec::new(),
         };
         stack.start_temporal().await?;
         let seeded = stack.callsaga("seed").status().await?;
@@ -115,6 +169,7 @@ impl Stack {
             "callsaga seed failed (see {})",
             stack.dir.join("seed.log").display()
         );
+        stack.use_caldav().await?;
         stack.start_api().await?;
         stack.start_worker().await?;
         Ok(stack)
@@ -143,7 +198,7 @@ impl Stack {
         c
     }
 
-    async fn start_temporal(&mut self) -> anyhow::Result<()> {
+    fn temporal_command(&self) -> anyhow::Result<Command> {
         let bin = self
             .tools
             .temporal_bin
@@ -175,28 +230,55 @@ impl Stack {
         c.stdin(Stdio::null()).kill_on_drop(true);
         let log = log_file(&self.dir, "temporal")?;
         c.stdout(log.try_clone()?).stderr(log);
-        self.temporal = Some(
-            c.spawn()
-                .context("failed to start the Temporal dev server")?,
-        );
-        wait_for(
-            &format!("http://127.0.0.1:{}/metrics", self.temporal_metrics_port),
-            Duration::from_secs(60),
-        )
-        .await?;
-        // The frontend answers a little after the metrics endpoint.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.temporal_port))
-            .await
-            .is_err()
-        {
+        Ok(c)
+    }
+
+    /// Starts the dev server and waits until its frontend answers. A server that exits while
+    /// starting (after a restart it can lose the race for its database file to the old one's
+    /// last writes) is started again, as a supervisor would.
+    async fn start_temporal(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let metrics = self.temporal_metrics_url();
+        let mut child = self
+            .temporal_command()?
+            .spawn()
+            .context("failed to start the Temporal dev server")?;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                eprintln!(
+                    "the Temporal dev server exited while starting ({status}); starting it again"
+                );
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "Temporal did not start (see temporal.log)"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                child = self.temporal_command()?.spawn()?;
+                continue;
+            }
+            let metrics_up = http
+                .get(&metrics)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            // The frontend answers a little after the metrics endpoint.
+            if metrics_up
+                && tokio::net::TcpStream::connect(("127.0.0.1", self.temporal_port))
+                    .await
+                    .is_ok()
+            {
+                self.temporal = Some(child);
+                return Ok(());
+            }
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "Temporal did not start (see temporal.log)"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Ok(())
     }
 
     pub(crate) async fn start_api(&mut self) -> anyhow::Result<()> {
@@ -238,6 +320,68 @@ impl Stack {
         }
     }
 
+    /// Points every agent of the fresh database (the demo tenant) at a calendar on the spawned
+    /// Radicale, so bookings go through the CalDAV saga and a CalDAV outage reaches them.
+    async fn use_caldav(&self) -> anyhow::Result<()> {
+        use callsaga_entity::agents;
+        use sea_orm::{EntityTrait, sea_query::Expr};
+        let Some(caldav) = &self.caldav else {
+            return Ok(());
+        };
+        let url = make_calendar(caldav.port).await?;
+        let config = serde_json::json!({
+            "url": url, "username": CALDAV_USER, "password": CALDAV_PASSWORD,
+        });
+        let db = sea_orm::Database::connect(&self.database_url).await?;
+        agents::Entity::update_many()
+            .col_expr(agents::Column::CalendarProvider, Expr::value("caldav"))
+            .col_expr(agents::Column::CalendarConfig, Expr::value(config))
+            .exec(&db)
+            .await
+            .context("failed to point the agents at the CalDAV calendar")?;
+        db.close().await?;
+        Ok(())
+    }
+
+    /// The Temporal server stopped (SIGTERM, as a deploy or a crash-restarting supervisor would)
+    /// and started again on the same port and database file: its state survives, connections
+    /// break.
+    pub(crate) async fn restart_temporal(&mut self) -> anyhow::Result<()> {
+        let metrics = reqwest::Client::new()
+            .get(self.temporal_metrics_url())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        if let Ok(r) = metrics
+            && let Ok(text) = r.text().await
+        {
+            self.metrics_before_restarts.push(text);
+        }
+        if let Some(t) = self.temporal.take() {
+            terminate(t, Duration::from_secs(10)).await;
+        }
+        self.start_temporal().await
+    }
+
+    fn test_server(&mut self, which: Kind) -> anyhow::Result<&mut TestServer> {
+        match which {
+            Kind::Radicale => self.caldav.as_mut(),
+            Kind::Smtp => self.smtp.as_mut(),
+        }
+        .context("no test servers (run scripts/setup: .venv-testservers)")
+    }
+
+    /// The CalDAV or SMTP server stopped (nothing listens on its port) …
+    pub(crate) async fn stop_server(&mut self, which: Kind) -> anyhow::Result<()> {
+        self.test_server(which)?.stop().await;
+        Ok(())
+    }
+
+    /// … and started again with the same storage.
+    pub(crate) async fn start_server(&mut self, which: Kind) -> anyhow::Result<()> {
+        self.test_server(which)?.run().await
+    }
+
     fn temporal_pid(&self) -> Option<i32> {
         self.temporal
             .as_ref()?
@@ -245,12 +389,15 @@ impl Stack {
             .and_then(|p| i32::try_from(p).ok())
     }
 
-    /// SIGSTOP of the Temporal server for `for_`, then SIGCONT: connections stay open, nothing
-    /// answers, as with a hung server.
-    pub(crate) async fn freeze_temporal(&self, for_: Duration) -> anyhow::Result<()> {
+    /// SIGSTOP of the Temporal server: connections stay open, nothing answers, as with a hung
+    /// server, until [`Stack::thaw_temporal`].
+    pub(crate) fn freeze_temporal(&self) -> anyhow::Result<()> {
         let pid = self.temporal_pid().context("Temporal is not running")?;
-        signal(pid, Signal::SIGSTOP)?;
-        tokio::time::sleep(for_).await;
+        signal(pid, Signal::SIGSTOP)
+    }
+
+    pub(crate) fn thaw_temporal(&self) -> anyhow::Result<()> {
+        let pid = self.temporal_pid().context("Temporal is not running")?;
         signal(pid, Signal::SIGCONT)
     }
 
@@ -261,6 +408,12 @@ impl Stack {
         }
         if let Some(t) = self.temporal.take() {
             terminate(t, Duration::from_secs(10)).await;
+        }
+        for server in [self.caldav.as_mut(), self.smtp.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            server.stop().await;
         }
     }
 }

@@ -73,6 +73,18 @@ impl Stats {
         self.lock().outcomes.clone()
     }
 
+    /// The `quantiles` of `message`'s latency in ms (None when it has no samples).
+    pub(crate) fn quantiles(&self, message: &str, quantiles: &[f64]) -> Option<Vec<f64>> {
+        let s = self.lock();
+        let h = s.latency.get(message).filter(|h| !h.is_empty())?;
+        Some(
+            quantiles
+                .iter()
+                .map(|q| h.value_at_quantile(*q) as f64 / 1000.0)
+                .collect(),
+        )
+    }
+
     pub(crate) fn latency_rows(&self) -> Vec<LatencyRow> {
         let ms = |us: u64| us as f64 / 1000.0;
         self.lock()
@@ -114,5 +126,8 @@ mod tests {
             .find(|r| r.message.ends_with("book_appointment"))
             .expect("row");
         assert!((book.p50_ms - 800.0).abs() < 1.0, "{book:?}");
+        let q = s.quantiles("status-update", &[0.5, 0.9]).expect("samples");
+        assert!((q[1] - 90.0).abs() < 0.5, "{q:?}");
+        assert!(s.quantiles("end-of-call-report", &[0.5]).is_none());
     }
 }

@@ -114,7 +114,11 @@ pub(crate) async fn check(
                     ));
                 }
             }
-            (tool, Outcome::Callback | Outcome::TryLater) if tool != "escalate_to_human" => {
+            // Effectful tools only: a read-only tool's "try again later" promised nothing.
+            (
+                "book_appointment" | "reschedule_appointment" | "cancel_appointment",
+                Outcome::Callback | Outcome::TryLater,
+            ) => {
                 cb_n += 1;
                 let number = caller_numbers.get(&h.vapi_call_id);
                 match c {
