@@ -131,7 +131,9 @@ pub async fn migrate_up(db: &DatabaseConnection, settings: &Settings) -> anyhow:
     let lock = Database::connect(opts)
         .await
         .context("failed to connect to the database for the migration lock")?;
-    let key = |sql: &str| Statement::from_sql_and_values(DbBackend::Postgres, sql, [MIGRATION_LOCK.into()]);
+    let key = |sql: &str| {
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, [MIGRATION_LOCK.into()])
+    };
     lock.execute_raw(key("SELECT pg_advisory_lock($1)"))
         .await
         .context("failed to take the migration lock")?;

@@ -42,7 +42,10 @@ impl Readiness {
     }
 
     fn temporal(&self) -> std::sync::MutexGuard<'_, TemporalSeen> {
-        self.inner.temporal.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .temporal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn temporal_answered(&self) {
@@ -116,9 +119,12 @@ pub async fn probe_temporal(
     loop {
         let answer = tokio::time::timeout(every.max(Duration::from_secs(1)), async {
             let c = client.get().await?;
-            c.count_workflows("WorkflowId = 'callsaga-readiness-probe'", Default::default())
-                .await
-                .map_err(anyhow::Error::from)?;
+            c.count_workflows(
+                "WorkflowId = 'callsaga-readiness-probe'",
+                Default::default(),
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
             anyhow::Ok(())
         })
         .await;

@@ -22,9 +22,9 @@ use crate::settings::RelaySettings;
 use crate::temporal::LazyClient;
 use callsaga_activities::faults::FaultPlan;
 use callsaga_workflows::payloads::CallTimeouts;
+use chrono::Utc;
 use coalesce::ConversationMemory;
 use delivery::Delivery;
-use chrono::Utc;
 use futures::StreamExt;
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::collections::{BTreeMap, BTreeSet};
@@ -158,7 +158,9 @@ impl Relay {
         if let Some(claims) = &self.claims {
             match claims.release_all(&self.db).await {
                 Ok(n) => tracing::info!(released = n, "relay stopped; claims released"),
-                Err(e) => tracing::warn!(error = %e, "relay stopped; its claims expire by themselves"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay stopped; its claims expire by themselves")
+                }
             }
         } else {
             tracing::info!("relay stopped");
@@ -462,7 +464,6 @@ impl Relay {
         let exp = 200u64.saturating_mul(1u64 << attempts.clamp(0, 16));
         Duration::from_millis(exp.min(self.settings.max_backoff_ms))
     }
-
 }
 
 /// What relaying one call did, and the inbox rows to settle for it.

@@ -38,7 +38,9 @@ async fn processes_migrating_an_empty_postgres_database_at_once_take_turns() {
     }
     let db = results.into_iter().next().expect("one").expect("ok");
     callsaga_api::db::check_schema(&db).await.expect("current");
-    let applied = Migrator::get_applied_migrations(&db).await.expect("applied");
+    let applied = Migrator::get_applied_migrations(&db)
+        .await
+        .expect("applied");
     assert_eq!(applied.len(), Migrator::migrations().len());
 }
 
@@ -74,7 +76,9 @@ async fn api_and_worker_refuse_a_schema_that_is_not_current() {
         }
         let s = Settings::from_overrides(base.clone()).expect("settings");
         let db = callsaga_api::db::connect(&s).await.expect("connect");
-        callsaga_api::db::migrate_up(&db, &s).await.expect("migrate");
+        callsaga_api::db::migrate_up(&db, &s)
+            .await
+            .expect("migrate");
         for api in [true, false] {
             let app = start(api).await.expect("starts on a current schema");
             app.shutdown().await.expect("shutdown");

@@ -72,7 +72,11 @@ async fn signalled_ids(app: &TestApp, call: &str) -> Vec<i64> {
             for p in s.input.iter().flat_map(|i| i.payloads.iter()) {
                 let events: Vec<serde_json::Value> =
                     serde_json::from_slice(&p.data).expect("events payload");
-                ids.extend(events.iter().map(|e| e["inbox_id"].as_i64().expect("inbox id")));
+                ids.extend(
+                    events
+                        .iter()
+                        .map(|e| e["inbox_id"].as_i64().expect("inbox id")),
+                );
             }
         }
     }
@@ -118,7 +122,10 @@ async fn two_relays_over_one_inbox_deliver_every_event_once_and_in_order() {
     }
     let started = Instant::now();
     while undelivered(&app).await > 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "inbox not drained");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "inbox not drained"
+        );
         by_other += other.pass().await.expect("pass").delivered;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -180,11 +187,19 @@ async fn a_dead_relays_calls_are_taken_over_within_the_lease() {
     let delivered = |id: i64| {
         let db = app.app.state.db.clone();
         async move {
-            inbox::find(&db, id).await.expect("row").expect("exists").status == inbox::DELIVERED
+            inbox::find(&db, id)
+                .await
+                .expect("row")
+                .expect("exists")
+                .status
+                == inbox::DELIVERED
         }
     };
     while !delivered(free_id).await {
-        assert!(claimed_at.elapsed() < Duration::from_secs(5), "free call not delivered");
+        assert!(
+            claimed_at.elapsed() < Duration::from_secs(5),
+            "free call not delivered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let free_after = claimed_at.elapsed();
@@ -200,7 +215,9 @@ async fn a_dead_relays_calls_are_taken_over_within_the_lease() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let taken_over = claimed_at.elapsed();
-    eprintln!("free call delivered after {free_after:?}, held call taken over after {taken_over:?}");
+    eprintln!(
+        "free call delivered after {free_after:?}, held call taken over after {taken_over:?}"
+    );
     assert!(
         taken_over >= lease - Duration::from_millis(200),
         "taken over after {taken_over:?}, before the lease of {lease:?} ran out"
@@ -223,7 +240,10 @@ async fn sqlite_refuses_a_second_api_process() {
         error.contains("SQLite supports one API process") && error.contains("PostgreSQL"),
         "{error}"
     );
-    assert!(error.contains(&std::process::id().to_string()), "names the holder: {error}");
+    assert!(
+        error.contains(&std::process::id().to_string()),
+        "names the holder: {error}"
+    );
     first.shutdown().await.expect("shutdown");
     let third = crate::helpers::start_api_only(json!({ "database_url": url }))
         .await

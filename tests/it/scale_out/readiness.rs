@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 async fn get(base: &str, path: &str) -> (u16, Value) {
-    let resp = reqwest::get(format!("{base}{path}")).await.expect("request");
+    let resp = reqwest::get(format!("{base}{path}"))
+        .await
+        .expect("request");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -45,7 +47,10 @@ async fn readyz_fails_when_the_relay_dies_or_the_database_is_gone() {
     let url = fresh_database_url(Engine::Postgres).await;
     let app = spawn_app_with(Engine::Postgres, json!({ "database_url": url })).await;
     let base = app.app.base_url();
-    assert_eq!(get(&base, "/readyz").await, (200, json!({ "status": "ready" })));
+    assert_eq!(
+        get(&base, "/readyz").await,
+        (200, json!({ "status": "ready" }))
+    );
     app.app.faults.fail("relay.pass", Fault::Permanent, 1);
     app.app.state.relay.notify();
     until_unready(&base, "relay task has stopped", Duration::from_secs(5)).await;
