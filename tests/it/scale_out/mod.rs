@@ -250,3 +250,62 @@ async fn sqlite_refuses_a_second_api_process() {
         .expect("starts once the first has stopped");
     third.shutdown().await.expect("shutdown");
 }
+
+/// Graceful hand-over: a stopping API process releases the claims it still holds, so another
+/// relay takes its calls over at once rather than after the lease (10 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_api_releases_its_claims_for_the_others_at_once() {
+    if !postgres().await {
+        return;
+    }
+    let app = spawn_app_with(
+        Engine::Postgres,
+        json!({ "relay": { "claim_lease_ms": 10000 } }),
+    )
+    .await;
+    let other = second_relay(&app);
+    let db = app.app.state.db.clone();
+    let owner = app
+        .app
+        .state
+        .relay
+        .owner()
+        .expect("shared inbox")
+        .to_owned();
+    let call = new_call_id();
+    // The claim a pass in flight at SIGTERM would hold.
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "INSERT INTO inbox_call_claims (vapi_call_id, owner, expires_at) \
+         VALUES ($1, $2, now() + interval '10 seconds')",
+        [call.clone().into(), owner.into()],
+    ))
+    .await
+    .expect("claim");
+    app.shutdown().await;
+    let body = json!({ "message": { "type": "status-update", "status": "ringing",
+        "call": { "id": call } } })
+    .to_string();
+    inbox::accept(
+        &db,
+        NewEvent {
+            vapi_call_id: &call,
+            message_type: "status-update",
+            body: body.as_bytes(),
+            received_at: chrono::Utc::now(),
+            event_at: None,
+        },
+    )
+    .await
+    .expect("stored");
+    let started = Instant::now();
+    let mut delivered = 0;
+    while delivered == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the stopped process's claim was not released"
+        );
+        delivered += other.pass().await.expect("pass").delivered;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
