@@ -1,7 +1,6 @@
 //! Composition: builds the router and runs the API, the relay and (optionally) the worker
 //! together, with one graceful shutdown.
 
-use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
 use crate::relay::Relay;
 use crate::server::shed::ConcurrencyLimit;
@@ -117,20 +116,40 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers and Temporal is reachable.
+/// Ready when the database answers, Temporal has answered within
+/// `readiness.temporal_unready_after_ms`, and the inbox writer and the relay are running.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "Database and Temporal reachable", body = Object),
-        (status = 503, description = "A dependency is unavailable", body = crate::admin::error::ErrorBody)))]
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.db.ping().await?;
-    state.temporal.get().await.map_err(ApiError::Unavailable)?;
-    Ok(Json(json!({ "status": "ready" })))
+    responses((status = 200, description = "Ready to take webhooks", body = Object),
+        (status = 503, description = "Not ready: `problems` says why", body = Object)))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let mut problems = Vec::new();
+    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => problems.push(format!("database unreachable: {e}")),
+        Err(_) => problems.push("database unreachable: no answer within 2 s".to_owned()),
+    }
+    if !state.inbox.alive() {
+        problems.push("the inbox writer has stopped".to_owned());
+    }
+    problems.extend(state.readiness.problems());
+    if problems.is_empty() {
+        (StatusCode::OK, Json(json!({ "status": "ready" })))
+    } else {
+        tracing::warn!(?problems, "not ready");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "problems": problems })),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Components {
     pub api: bool,
     pub worker: bool,
+    /// Apply pending migrations first (`dev`, `--migrate`, tests); otherwise the schema must
+    /// be current already and the process refuses to start if it is not.
+    pub migrate: bool,
 }
 
 /// A running callsaga process.
@@ -146,6 +165,8 @@ pub struct App {
     servers: Vec<JoinHandle<std::io::Result<()>>>,
     relay: Option<JoinHandle<()>>,
     worker: Option<WorkerHandle>,
+    /// SQLite: this process is the database's one API process while it holds this.
+    _api_lock: Option<crate::single_process::ApiLock>,
 }
 
 impl App {
@@ -165,8 +186,20 @@ impl App {
         }
         let _ = crate::metrics::handle();
         let settings = Arc::new(settings);
-        let db = crate::db::connect_and_migrate(&settings).await?;
+        let db = crate::db::connect(&settings).await?;
+        if components.migrate {
+            crate::db::migrate_up(&db, &settings).await?;
+        } else {
+            crate::db::check_schema(&db).await?;
+        }
+        let api_lock = match crate::db::sqlite_file(settings.database_url.expose()) {
+            Some(path) if components.api => Some(crate::single_process::lock(&path)?),
+            _ => None,
+        };
         let temporal = LazyClient::new(settings.temporal.clone());
+        let readiness = crate::readiness::Readiness::new(Duration::from_millis(
+            settings.readiness.temporal_unready_after_ms,
+        ));
         let faults = FaultPlan::default();
         let relay = Relay::new(
             db.clone(),
@@ -192,6 +225,7 @@ impl App {
             relay: relay.clone(),
             live_calls: Default::default(),
             replay_guard: Default::default(),
+            readiness: readiness.clone(),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         tokio::spawn(crate::db::run_checkpointer(
@@ -232,7 +266,17 @@ impl App {
                 }));
                 tracing::info!(addr = %bound, routes = ?which, "API listening");
             }
-            relay_task = Some(tokio::spawn(relay.run(shutdown_rx)));
+            tokio::spawn(crate::readiness::probe_temporal(
+                state.temporal.clone(),
+                readiness.clone(),
+                Duration::from_millis(settings.readiness.temporal_probe_ms.max(100)),
+                shutdown_rx.clone(),
+            ));
+            let guard = readiness.relay_guard();
+            relay_task = Some(tokio::spawn(async move {
+                relay.run(shutdown_rx).await;
+                guard.finished();
+            }));
         }
         Ok(Self {
             state,
@@ -243,6 +287,7 @@ impl App {
             servers,
             relay: relay_task,
             worker,
+            _api_lock: api_lock,
         })
     }
 
@@ -265,7 +310,10 @@ impl App {
             server.await??;
         }
         if let Some(relay) = self.relay.take() {
-            relay.await?;
+            // A relay that panicked earlier (reported by /readyz) has nothing left to finish.
+            if let Err(e) = relay.await {
+                tracing::warn!(error = %e, "the relay task had already stopped");
+            }
         }
         if let Some(worker) = self.worker.take() {
             worker.shutdown().await?;

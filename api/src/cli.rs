@@ -28,10 +28,17 @@ pub enum Command {
     /// Everything in one process: Temporal dev server (child process, Web UI on :8233),
     /// migrated SQLite database, demo tenant, worker and API. Ctrl-C stops it all cleanly.
     Dev,
-    /// The HTTP API and the inbox relay.
-    Api,
-    /// The Temporal worker (workflows and activities).
-    Worker,
+    /// The HTTP API and the inbox relay. Refuses to start on a database whose schema is not
+    /// current (run `callsaga migrate up` first, or pass --migrate).
+    Api {
+        #[command(flatten)]
+        start: StartArgs,
+    },
+    /// The Temporal worker (workflows and activities). Checks the schema like `api`.
+    Worker {
+        #[command(flatten)]
+        start: StartArgs,
+    },
     /// Database migrations.
     Migrate {
         #[command(subcommand)]
@@ -70,6 +77,14 @@ pub enum Command {
         #[command(subcommand)]
         action: BillingAction,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// Apply pending migrations before starting (on PostgreSQL under an advisory lock, so
+    /// replicas starting at once migrate one after the other).
+    #[arg(long)]
+    pub migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,22 +126,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(settings.log_format);
     match cli.command {
         Command::Dev => dev(settings).await,
-        Command::Api => {
+        Command::Api { start } => {
             serve(
                 settings,
                 Components {
                     api: true,
                     worker: false,
+                    migrate: start.migrate,
                 },
             )
             .await
         }
-        Command::Worker => {
+        Command::Worker { start } => {
             serve(
                 settings,
                 Components {
                     api: false,
                     worker: true,
+                    migrate: start.migrate,
                 },
             )
             .await
@@ -162,7 +179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             action: BillingAction::Retry { vapi_call_id },
         } => retry_billing(settings, &vapi_call_id).await,
         Command::Seed { file: Some(path) } => {
-            let db = crate::db::connect_and_migrate(&settings).await?;
+            let db = connect_current(&settings).await?;
             let r = crate::seed::from_file(&db, &path).await?;
             println!(
                 "{}: {} rows created, {} updated, {} unchanged; initial credits granted to {} users",
@@ -175,7 +192,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { file: None } => {
-            let db = crate::db::connect_and_migrate(&settings).await?;
+            let db = connect_current(&settings).await?;
             let t = crate::seed::demo_tenant(&db).await?;
             println!(
                 "demo tenant {}: user {} agent {} (assistant {})",
@@ -224,7 +241,7 @@ async fn dev(mut settings: Settings) -> anyhow::Result<()> {
         let db = crate::db::connect_and_migrate(&settings).await?;
         let tenant = crate::seed::demo_tenant(&db).await?;
         drop(db);
-        let app = App::start(settings, Components { api: true, worker: true }).await?;
+        let app = App::start(settings, Components { api: true, worker: true, migrate: true }).await?;
         println!(
             "\ncallsaga dev is running\n  API          {}\n  webhook      {}/webhooks/vapi\n  Temporal UI  {ui}/namespaces/default/workflows\n  demo agent   {} (assistant {})\n  Ctrl-C stops everything\n",
             app.base_url(),
@@ -243,7 +260,7 @@ async fn dev(mut settings: Settings) -> anyhow::Result<()> {
 
 async fn inbox(settings: Settings, action: InboxAction) -> anyhow::Result<()> {
     use crate::inbox::call_state;
-    let db = crate::db::connect_and_migrate(&settings).await?;
+    let db = connect_current(&settings).await?;
     match action {
         InboxAction::Dead => {
             let dead = call_state::dead_calls(&db, u64::MAX).await?;
@@ -275,10 +292,17 @@ async fn inbox(settings: Settings, action: InboxAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A connection to a database whose schema is current (only `migrate up` and `dev` migrate).
+async fn connect_current(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = crate::db::connect(settings).await?;
+    crate::db::check_schema(&db).await?;
+    Ok(db)
+}
+
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
     let db = crate::db::connect(&settings).await?;
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Up => crate::db::migrate_up(&db, &settings).await?,
         MigrateAction::Down { steps, all } => {
             Migrator::down(&db, if all { None } else { Some(steps) }).await?
         }

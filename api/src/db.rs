@@ -62,7 +62,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     } else {
         // Ping only connections idle long enough to have been dropped by the server or a
         // proxy, not every checkout (a network round trip per query).
-        opts.max_connections(20)
+        opts.max_connections(settings.database_max_connections.unwrap_or(20).max(2))
             .test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
     Database::connect(opts)
@@ -103,13 +103,71 @@ pub async fn run_checkpointer(db: DatabaseConnection, mut shutdown: watch::Recei
     }
 }
 
-/// Connects and applies every pending migration.
+/// Connects and applies every pending migration (under the migration lock).
 pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let db = connect(settings).await?;
-    Migrator::up(&db, None)
-        .await
-        .context("failed to apply migrations")?;
+    migrate_up(&db, settings).await?;
     Ok(db)
+}
+
+/// The PostgreSQL advisory lock key every callsaga process migrates under ("callsaga" in
+/// ASCII, so it is recognisable in `pg_locks`).
+const MIGRATION_LOCK: i64 = 0x63_61_6c_6c_73_61_67_61;
+
+/// Applies every pending migration. On PostgreSQL under a session advisory lock held on a
+/// connection of its own, so processes migrating at once run the migrations one after the
+/// other (the later ones find nothing to do) instead of racing on the same `CREATE TABLE`.
+pub async fn migrate_up(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None)
+            .await
+            .context("failed to apply migrations");
+    }
+    let mut opts = ConnectOptions::new(settings.database_url.expose().to_owned());
+    opts.sqlx_logging(false)
+        .max_connections(1)
+        .connect_timeout(Duration::from_secs(10));
+    let lock = Database::connect(opts)
+        .await
+        .context("failed to connect to the database for the migration lock")?;
+    let key = |sql: &str| {
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, [MIGRATION_LOCK.into()])
+    };
+    lock.execute_raw(key("SELECT pg_advisory_lock($1)"))
+        .await
+        .context("failed to take the migration lock")?;
+    let result = Migrator::up(db, None)
+        .await
+        .context("failed to apply migrations");
+    if let Err(e) = lock.execute_raw(key("SELECT pg_advisory_unlock($1)")).await {
+        tracing::warn!(error = %e, "releasing the migration lock failed; closing its connection releases it");
+    }
+    lock.close().await.ok();
+    result
+}
+
+/// Refuses a schema this binary does not match: `api` and `worker` start only on a database
+/// `callsaga migrate up` (or `--migrate`) has brought up to date. Read-only: it creates nothing.
+pub async fn check_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let pending = Migrator::get_pending_migrations_read_only(db)
+        .await
+        .context("failed to read the applied migrations")?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
+    anyhow::bail!(
+        "the database schema is not current: {} migration(s) not applied ({}). Run `callsaga \
+         migrate up` once (or start this process with --migrate, which migrates under a lock)",
+        names.len(),
+        names.join(", ")
+    )
+}
+
+/// The file of a `sqlite://` database URL (none for other engines or in-memory databases).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    sqlite_path(url).map(std::path::PathBuf::from)
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {

@@ -21,6 +21,11 @@ pub struct Settings {
     /// survives power loss, not only a crash of the process; `normal` survives a process crash
     /// only (faster commits; for disposable data such as benchmarks).
     pub sqlite_synchronous: SqliteDurability,
+    /// PostgreSQL: connections in this process's pool (default 20). Every API and worker
+    /// process has its own pool, so N processes need N × this (plus the migration lock's one)
+    /// below the server's `max_connections` (see temporal/PRODUCTION.md).
+    #[serde(default)]
+    pub database_max_connections: Option<u32>,
     /// Address the HTTP API listens on.
     pub listen: SocketAddr,
     /// The HTTP server: timeouts, connection and concurrency limits, trusted proxies.
@@ -28,6 +33,8 @@ pub struct Settings {
     pub temporal: TemporalSettings,
     pub webhook: WebhookSettings,
     pub relay: RelaySettings,
+    /// What `/readyz` checks beyond the database.
+    pub readiness: ReadinessSettings,
     pub tools: ToolSettings,
     /// What a call costs.
     pub billing: callsaga_activities::pricing::Pricing,
@@ -188,6 +195,21 @@ pub struct RelaySettings {
     /// A call still failing this long after its first failed delivery (whatever the cause,
     /// outages included) becomes dead too.
     pub dead_after_secs: u64,
+    /// PostgreSQL (several API processes on one inbox): how long a relay's claim on a call
+    /// lasts without renewal. A relay renews its claims every third of it while it delivers;
+    /// the calls of a process that died are taken over by another within this time (plus
+    /// one `poll_interval_ms`).
+    pub claim_lease_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessSettings {
+    /// How often the API asks Temporal a cheap question (a visibility count).
+    pub temporal_probe_ms: u64,
+    /// `/readyz` fails once Temporal has not answered for longer than this (a blip of a few
+    /// seconds does not take every replica out of the load balancer at once).
+    pub temporal_unready_after_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -286,7 +308,8 @@ fn defaults() -> serde_json::Value {
             "request_timeout_ms": 10_000,
             "answer_budget_ms": 2_000,
         },
-        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30, "dead_after_rejections": 10, "dead_after_secs": 86400 },
+        "relay": { "batch_size": 256, "concurrency": 16, "poll_interval_ms": 1000, "max_backoff_ms": 10000, "conversation_forward_interval_secs": 30, "dead_after_rejections": 10, "dead_after_secs": 86400, "claim_lease_ms": 5000 },
+        "readiness": { "temporal_probe_ms": 2000, "temporal_unready_after_ms": 15000 },
         "tools": { "deadline_ms": 5000, "agent_cache_ms": 5000, "read_fallback_ms": 1000, "accept_ms": 1000 },
         "billing": { "mode": "per_started_minute", "credits_per_minute": 10 },
         "calls": { "report_timeout_secs": 600, "max_call_secs": 14400, "late_report_window_secs": 3600 },

@@ -25,4 +25,6 @@ pub struct AppState {
     /// database when the workflow cannot answer in time (never for effects: those run in the
     /// workflow only).
     pub tool_reader: Activities,
+    /// Temporal's recent answers and this process's background tasks, for `/readyz`.
+    pub readiness: crate::readiness::Readiness,
 }

@@ -14,6 +14,7 @@ mod m20261204_000004_inbox_call_state;
 mod m20261204_000005_tool_call_fallbacks;
 mod m20261204_000007_email_failed;
 mod m20261204_000008_appointment_caller;
+mod m20261206_000009_inbox_claims;
 
 /// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
 /// forbids overlapping booked appointments of one agent.
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_tool_call_fallbacks::Migration),
             Box::new(m20261204_000007_email_failed::Migration),
             Box::new(m20261204_000008_appointment_caller::Migration),
+            Box::new(m20261206_000009_inbox_claims::Migration),
         ]
     }
 }

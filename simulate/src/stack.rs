@@ -163,6 +163,13 @@ impl Stack {
             metrics_before_restarts: Vec::new(),
         };
         stack.start_temporal().await?;
+        // `api` and `worker` only check the schema; migrations run once, here.
+        let migrated = stack.callsaga("migrate").arg("up").status().await?;
+        anyhow::ensure!(
+            migrated.success(),
+            "callsaga migrate up failed (see {})",
+            stack.dir.join("migrate.log").display()
+        );
         let seeded = stack.callsaga("seed").status().await?;
         anyhow::ensure!(
             seeded.success(),

@@ -342,6 +342,7 @@ async fn main() -> anyhow::Result<()> {
         Components {
             api: true,
             worker: true,
+            migrate: true,
         },
     )
     .await?;

@@ -203,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
         Components {
             api: true,
             worker: true,
+            migrate: true,
         },
     )
     .await?;

@@ -176,6 +176,7 @@ async fn a_misconfigured_auth_refuses_to_start() {
         callsaga_api::Components {
             api: true,
             worker: false,
+            migrate: true,
         },
     )
     .await

@@ -135,6 +135,7 @@ pub(crate) async fn spawn_app_with(engine: Engine, overrides: Value) -> TestApp 
         Components {
             api: true,
             worker: true,
+            migrate: true,
         },
     )
     .await
@@ -441,6 +442,7 @@ pub(crate) async fn start_api_only(
         callsaga_api::Components {
             api: true,
             worker: false,
+            migrate: true,
         },
     )
     .await

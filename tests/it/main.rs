@@ -22,6 +22,7 @@ mod relay_isolation;
 mod replay;
 mod request_bounds;
 mod resilience;
+mod scale_out;
 mod simulate_check;
 mod sqlite_writers;
 mod testservers;

@@ -36,6 +36,20 @@ struct Job {
 pub struct InboxWriter {
     jobs: mpsc::Sender<Job>,
     batch_failures: Arc<AtomicU64>,
+    /// Writer lanes that ended by a panic (`/readyz` fails when any did).
+    died: Arc<AtomicU64>,
+}
+
+/// Counts a lane as died unless it ended normally (the channel closed).
+struct LaneGuard(Option<Arc<AtomicU64>>);
+
+impl Drop for LaneGuard {
+    fn drop(&mut self) {
+        if let Some(died) = self.0.take() {
+            tracing::error!("an inbox writer lane stopped unexpectedly; /readyz reports it");
+            died.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 impl InboxWriter {
@@ -49,13 +63,25 @@ impl InboxWriter {
         };
         let rx = Arc::new(Mutex::new(rx));
         let batch_failures = Arc::new(AtomicU64::new(0));
+        let died = Arc::new(AtomicU64::new(0));
         for _ in 0..lanes {
-            tokio::spawn(run(db.clone(), rx.clone(), batch_failures.clone()));
+            let (db, rx, failures) = (db.clone(), rx.clone(), batch_failures.clone());
+            let mut guard = LaneGuard(Some(died.clone()));
+            tokio::spawn(async move {
+                run(db, rx, failures).await;
+                guard.0.take();
+            });
         }
         Self {
             jobs,
             batch_failures,
+            died,
         }
+    }
+
+    /// Whether every writer lane is still running.
+    pub fn alive(&self) -> bool {
+        self.died.load(Ordering::Acquire) == 0
     }
 
     /// Batches that failed as a whole and were stored one by one instead (also the metric

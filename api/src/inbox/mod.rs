@@ -12,6 +12,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 pub mod call_state;
+pub mod claims;
 mod group_commit;
 pub use group_commit::InboxWriter;
 
@@ -101,6 +102,26 @@ pub struct PendingEvent {
 pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<PendingEvent>, DbErr> {
     select_events()
         .filter(Column::Status.eq(PENDING))
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .into_model::<PendingEvent>()
+        .all(db)
+        .await
+}
+
+/// The pending events of `calls`, in arrival order (a relay reads its claimed calls' events
+/// with this on a shared inbox).
+pub async fn pending_of(
+    db: &impl ConnectionTrait,
+    calls: &[String],
+    limit: u64,
+) -> Result<Vec<PendingEvent>, DbErr> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    select_events()
+        .filter(Column::Status.eq(PENDING))
+        .filter(Column::VapiCallId.is_in(calls.iter().map(String::as_str)))
         .order_by_asc(Column::Id)
         .limit(limit)
         .into_model::<PendingEvent>()

@@ -5,34 +5,36 @@
 //! backlog costs the other calls nothing; out of budget it becomes `dead` (see
 //! [`inbox::call_state`]) until redriven.
 //!
-//! One relay per database: running several API processes against one database would need a
-//! lease on inbox rows (not built; see ARCHITECTURE.md).
+//! On PostgreSQL any number of API processes run a relay over the same inbox: a relay delivers
+//! a call's events only while it holds the call's claim ([`inbox::claims`]: a lease row,
+//! renewed during the pass, released after the pass settled its rows), so each call's events
+//! go out in order from one process at a time, and the calls of a process that died are taken
+//! over once its leases expire (`relay.claim_lease_ms`). On SQLite there is one API process per
+//! database file (`crate::single_process`), and no claims.
+
+mod coalesce;
+mod delivery;
 
 use crate::inbox::call_state::{self, Budget, Failure};
+use crate::inbox::claims::{self, Claims};
 use crate::inbox::{self, PendingEvent};
 use crate::settings::RelaySettings;
 use crate::temporal::LazyClient;
-use callsaga_activities::faults::{Fault, FaultPlan};
-use callsaga_workflows::CallWorkflow;
-use callsaga_workflows::payloads::{CallEvent, CallTimeouts, CallWorkflowInput};
-use chrono::{DateTime, Utc};
+use callsaga_activities::faults::FaultPlan;
+use callsaga_workflows::payloads::CallTimeouts;
+use chrono::Utc;
+use coalesce::ConversationMemory;
+use delivery::Delivery;
 use futures::StreamExt;
-use sea_orm::DatabaseConnection;
-use std::collections::{BTreeMap, HashMap};
+use sea_orm::{DatabaseConnection, DbBackend};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
 use tokio::sync::{Notify, watch};
 
-/// Message types the relay forwards to the workflow. The rest of the inbox is coalesced away.
-const CONVERSATION_UPDATE: &str = "conversation-update";
 /// After this event is delivered the call needs no coalescing memory any more.
 const END_OF_CALL_REPORT: &str = "end-of-call-report";
-/// Calls remembered for coalescing at most; past it the memory starts afresh (then at most
-/// one extra conversation-update per call is forwarded).
-const MAX_REMEMBERED_CALLS: usize = 100_000;
 
 #[derive(Clone)]
 pub struct Relay {
@@ -41,14 +43,15 @@ pub struct Relay {
     settings: RelaySettings,
     timeouts: CallTimeouts,
     wake: Arc<Notify>,
-    /// Event time of the last conversation-update forwarded per call (in memory: after a
-    /// restart at most one extra update per call is forwarded). Written only after the
-    /// delivery succeeded; a call leaves it when its end-of-call report is delivered.
-    last_conversation: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
+    conversations: ConversationMemory,
     /// Whether some call may have a delivery state (failing or dead). False only after a
-    /// pass saw none, so the normal pass does no state queries.
+    /// pass saw none, so the normal pass does no state queries (single-process only: with a
+    /// shared inbox another relay may have recorded a failure, so it is always checked).
     maybe_failing: Arc<AtomicBool>,
-    /// Test hook: `relay.deliver:<vapi call id>` faults fail that call's deliveries.
+    /// This relay's claims on a shared inbox (PostgreSQL); `None` on SQLite.
+    claims: Option<Claims>,
+    /// Test hook: `relay.deliver:<vapi call id>` faults fail that call's deliveries;
+    /// a `relay.pass` fault makes the relay task panic (readiness tests).
     faults: FaultPlan,
 }
 
@@ -91,16 +94,24 @@ impl Relay {
         timeouts: CallTimeouts,
         faults: FaultPlan,
     ) -> Self {
+        let claims = (db.get_database_backend() == DbBackend::Postgres)
+            .then(|| Claims::new(Duration::from_millis(settings.claim_lease_ms.max(100))));
         Self {
             db,
             client,
             settings,
             timeouts,
             wake: Arc::new(Notify::new()),
-            last_conversation: Arc::default(),
+            conversations: ConversationMemory::default(),
             maybe_failing: Arc::new(AtomicBool::new(true)),
+            claims,
             faults,
         }
+    }
+
+    /// This relay's owner id in `inbox_call_claims` (PostgreSQL only).
+    pub fn owner(&self) -> Option<&str> {
+        self.claims.as_ref().map(Claims::owner)
     }
 
     /// Wakes the relay at once (called after an event is committed to the inbox).
@@ -114,6 +125,9 @@ impl Relay {
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if self.faults.take("relay.pass").is_some() {
+                panic!("injected relay crash");
             }
             let report = match self.pass().await {
                 Ok(r) => r,
@@ -139,7 +153,18 @@ impl Relay {
                 changed = shutdown.changed() => if changed.is_err() { break; },
             }
         }
-        tracing::info!("relay stopped");
+        // Hand-over: whatever this relay still holds is free for the others at once rather
+        // than after its leases run out (each pass releases its own claims already).
+        if let Some(claims) = &self.claims {
+            match claims.release_all(&self.db).await {
+                Ok(n) => tracing::info!(released = n, "relay stopped; claims released"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay stopped; its claims expire by themselves")
+                }
+            }
+        } else {
+            tracing::info!("relay stopped");
+        }
     }
 
     /// Relays until nothing deliverable is left (tests and shutdown use this).
@@ -161,20 +186,60 @@ impl Relay {
     /// transaction (one SQLite write lock per pass instead of per call, so the webhook acks wait
     /// less for it). A crash before that write re-delivers the pass's events, which the workflow
     /// ignores by inbox id.
+    ///
+    /// On a shared inbox the pass claims the calls it relays first, renews their leases while
+    /// it runs and releases them once their rows are settled (or it failed).
     pub async fn pass(&self) -> anyhow::Result<PassReport> {
+        let Some(claims) = &self.claims else {
+            return self.claimed_pass(None).await;
+        };
+        let mut held = Vec::new();
+        let result = {
+            let work = self.claimed_pass(Some((claims, &mut held)));
+            let renew = async {
+                loop {
+                    tokio::time::sleep(claims.lease() / 3).await;
+                    if let Err(e) = claims.renew(&self.db).await {
+                        tracing::warn!(error = %e, "renewing the relay's claims failed");
+                    }
+                }
+            };
+            tokio::select! {
+                r = work => r,
+                () = renew => unreachable!("the renewal loop never ends"),
+            }
+        };
+        if let Err(e) = claims.release(&self.db, &held).await {
+            tracing::warn!(error = %e, calls = held.len(), "releasing claims failed; they expire");
+        }
+        result
+    }
+
+    /// [`Self::pass`] once the claims are taken care of: `claiming` is this relay's claims and
+    /// the list of calls it claimed in this pass (to release afterwards).
+    async fn claimed_pass(
+        &self,
+        mut claiming: Option<(&Claims, &mut Vec<String>)>,
+    ) -> anyhow::Result<PassReport> {
         let mut total = PassReport::default();
         let mut settled = Settled::default();
         // Failing calls first: their parked events are older than anything pending.
         let mut calls: Vec<(Vec<PendingEvent>, bool)> = Vec::new();
-        let tracking = self.maybe_failing.load(Ordering::Acquire);
+        let tracking = claiming.is_some() || self.maybe_failing.load(Ordering::Acquire);
         if tracking {
             if call_state::any(&self.db).await? {
-                let due = call_state::due(
+                let mut due = call_state::due(
                     &self.db,
                     Utc::now(),
                     self.settings.concurrency.max(1) as u64,
                 )
                 .await?;
+                if let Some((claims, held)) = claiming.as_mut() {
+                    let ids: Vec<&str> = due.iter().map(|d| d.vapi_call_id.as_str()).collect();
+                    let won = claims.claim(&self.db, &ids).await?;
+                    held.extend(won.iter().cloned());
+                    due.retain(|d| won.contains(&d.vapi_call_id));
+                }
                 for state in due {
                     let events = call_state::events_of(
                         &self.db,
@@ -197,7 +262,24 @@ impl Relay {
             .iter()
             .filter_map(|(events, _)| events.first().map(|e| e.vapi_call_id.clone()))
             .collect();
-        let events = inbox::pending(&self.db, self.settings.batch_size).await?;
+        let batch = self.settings.batch_size;
+        let events = match claiming.as_mut() {
+            None => inbox::pending(&self.db, batch).await?,
+            Some((claims, held)) => {
+                let seen = claims::pending_unclaimed(&self.db, claims.owner(), batch).await?;
+                let calls: BTreeSet<&str> = seen
+                    .iter()
+                    .map(|e| e.vapi_call_id.as_str())
+                    .filter(|c| !retried.contains(*c))
+                    .collect();
+                let calls: Vec<&str> = calls.into_iter().collect();
+                let won: Vec<String> = claims.claim(&self.db, &calls).await?.into_iter().collect();
+                held.extend(won.iter().cloned());
+                // Read again under the claims: the previous holder may have settled rows
+                // since the scan, and nothing of a claimed call changes under us now.
+                inbox::pending_of(&self.db, &won, batch).await?
+            }
+        };
         let mut by_call: BTreeMap<String, Vec<PendingEvent>> = BTreeMap::new();
         for e in events {
             if !retried.contains(&e.vapi_call_id) {
@@ -271,7 +353,9 @@ impl Relay {
         let Some(call) = events.first().map(|e| e.vapi_call_id.clone()) else {
             return Ok(out);
         };
-        let (superseded, forwarded) = self.superseded_conversation_updates(&events);
+        let (superseded, forwarded) = self
+            .conversations
+            .superseded(&events, self.settings.conversation_forward_interval_secs);
         report.coalesced = superseded.len();
         out.settled.coalesced = superseded.clone();
         let batch: Vec<&PendingEvent> = events
@@ -291,7 +375,8 @@ impl Relay {
         let delivery = if batch.is_empty() {
             Ok(Delivery::Delivered)
         } else {
-            tracing::Instrument::instrument(self.deliver(&batch), span).await
+            let delivery = delivery::deliver(&self.client, &self.faults, &self.timeouts, &batch);
+            tracing::Instrument::instrument(delivery, span).await
         };
         match delivery {
             Ok(delivered) => {
@@ -301,7 +386,7 @@ impl Relay {
                             .increment(ids.len() as u64);
                         report.delivered += ids.len();
                         out.settled.delivered = ids;
-                        self.remember_conversation(&call, forwarded, ends);
+                        self.conversations.remember(&call, forwarded, ends);
                     }
                     Delivery::WorkflowClosed => {
                         tracing::info!(
@@ -311,7 +396,7 @@ impl Relay {
                         );
                         report.late += ids.len();
                         out.settled.late = ids;
-                        self.remember_conversation(&call, None, true);
+                        self.conversations.remember(&call, None, true);
                     }
                 }
                 if retrying {
@@ -370,176 +455,15 @@ impl Relay {
         }
     }
 
-    /// Each conversation-update carries the whole conversation so far, and they arrive every
-    /// second or two: forwarding each would grow the workflow history by thousands of events
-    /// per long call. Forward only the newest one of a batch, and at most one per
-    /// `conversation_forward_interval_secs` of event time; the rest stay in the inbox as
-    /// `coalesced` (the end-of-call report carries the full transcript anyway).
-    fn superseded_conversation_updates(
-        &self,
-        events: &[PendingEvent],
-    ) -> (Vec<i64>, Option<DateTime<Utc>>) {
-        let newest = events
-            .iter()
-            .rev()
-            .find(|e| e.message_type == CONVERSATION_UPDATE);
-        let forwarded = newest.and_then(|e| {
-            let at = e.event_at.unwrap_or(e.received_at);
-            let interval = chrono::Duration::seconds(
-                i64::try_from(self.settings.conversation_forward_interval_secs).unwrap_or(i64::MAX),
-            );
-            let last = self
-                .last_conversation
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match last.get(&e.vapi_call_id) {
-                Some(prev) if at - *prev < interval => None,
-                _ => Some(at),
-            }
-        });
-        let superseded = events
-            .iter()
-            .filter(|e| e.message_type == CONVERSATION_UPDATE)
-            .filter(|e| !(forwarded.is_some() && Some(e.id) == newest.map(|n| n.id)))
-            .map(|e| e.id)
-            .collect();
-        (superseded, forwarded)
-    }
-
-    /// After a successful delivery: the conversation-update forwarded (if any) is the one the
-    /// interval counts from; a call that has ended needs no memory.
-    fn remember_conversation(&self, call: &str, forwarded: Option<DateTime<Utc>>, ended: bool) {
-        let mut last = self
-            .last_conversation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if ended {
-            last.remove(call);
-        } else if let Some(at) = forwarded {
-            if last.len() >= MAX_REMEMBERED_CALLS && !last.contains_key(call) {
-                last.clear();
-            }
-            last.insert(call.to_owned(), at);
-        }
-    }
-
     /// Calls the relay remembers for coalescing (tests check it stays bounded).
     pub fn remembered_calls(&self) -> usize {
-        self.last_conversation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.conversations.len()
     }
 
     fn backoff(&self, attempts: i32) -> Duration {
         let exp = 200u64.saturating_mul(1u64 << attempts.clamp(0, 16));
         Duration::from_millis(exp.min(self.settings.max_backoff_ms))
     }
-
-    async fn deliver(&self, batch: &[&PendingEvent]) -> Result<Delivery, DeliveryError> {
-        let Some(event) = batch.first() else {
-            return Ok(Delivery::Delivered);
-        };
-        match self
-            .faults
-            .take(&format!("relay.deliver:{}", event.vapi_call_id))
-        {
-            Some(Fault::Permanent) => return Err(DeliveryError::rejected("injected rejection")),
-            Some(_) => return Err(DeliveryError::unavailable("injected outage")),
-            None => {}
-        }
-        let client = self
-            .client
-            .get()
-            .await
-            .map_err(|e| DeliveryError::unavailable(format!("{e:#}")))?;
-        let workflow_id = callsaga_workflows::call_workflow_id(&event.vapi_call_id);
-        // UseExisting: a running workflow gets the signal. RejectDuplicate: a completed one is
-        // NOT restarted by a late webhook (no zombie runs); the start fails and we record it.
-        let options = WorkflowStartOptions::new(self.client.task_queue(), workflow_id)
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-            .static_summary(callsaga_workflows::call_summary(&event.vapi_call_id))
-            .search_attributes(
-                callsaga_workflows::search_attributes::start_search_attributes(&event.vapi_call_id),
-            )
-            .build();
-        let result = client
-            .signal_with_start_workflow(
-                CallWorkflow::run,
-                CallWorkflowInput {
-                    vapi_call_id: event.vapi_call_id.clone(),
-                    timeouts: Some(self.timeouts.clone()),
-                },
-                CallWorkflow::events,
-                batch
-                    .iter()
-                    .map(|e| CallEvent {
-                        inbox_id: e.id,
-                        message_type: e.message_type.clone(),
-                    })
-                    .collect::<Vec<_>>(),
-                options,
-            )
-            .await;
-        match result {
-            Ok(_) => Ok(Delivery::Delivered),
-            Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Delivery::WorkflowClosed),
-            Err(WorkflowStartError::Rpc(status)) => Err(DeliveryError {
-                rejected: rejects_this_call(status.code()),
-                message: format!(
-                    "Temporal answered {:?}: {}",
-                    status.code(),
-                    status.message()
-                ),
-            }),
-            Err(e) => Err(DeliveryError::rejected(format!("{e:#}"))),
-        }
-    }
-}
-
-/// A failed delivery, and whether Temporal refused this call's delivery itself.
-#[derive(Debug)]
-struct DeliveryError {
-    rejected: bool,
-    message: String,
-}
-
-impl DeliveryError {
-    fn rejected(message: impl Into<String>) -> Self {
-        Self {
-            rejected: true,
-            message: message.into(),
-        }
-    }
-
-    fn unavailable(message: impl Into<String>) -> Self {
-        Self {
-            rejected: false,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for DeliveryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// gRPC codes that say "this request is wrong", not "the server is unwell": only these count
-/// against a call's rejection budget, so an outage of Temporal never makes calls dead (the age
-/// budget still does, eventually).
-fn rejects_this_call(code: temporalio_client::tonic::Code) -> bool {
-    use temporalio_client::tonic::Code;
-    matches!(
-        code,
-        Code::InvalidArgument
-            | Code::FailedPrecondition
-            | Code::OutOfRange
-            | Code::Unimplemented
-            | Code::PermissionDenied
-    )
 }
 
 /// What relaying one call did, and the inbox rows to settle for it.
@@ -556,9 +480,4 @@ struct Settled {
     late: Vec<i64>,
     retry: Vec<i64>,
     dead: Vec<i64>,
-}
-
-enum Delivery {
-    Delivered,
-    WorkflowClosed,
 }
