@@ -19,7 +19,7 @@ pub struct DeadCalls {
 
 /// Dead calls: their last error, attempts and number of dead events.
 #[utoipa::path(get, path = "/admin/v1/inbox/dead", tag = "calls",
-    responses((status = 200, body = DeadCalls)),
+    responses((status = 200, description = "Dead calls with their last error, attempts and events", body = DeadCalls)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<DeadCalls>, AdminError> {
     Ok(Json(DeadCalls {
@@ -38,7 +38,7 @@ pub struct Redriven {
 /// applied once each (the workflow ignores an inbox id it has seen).
 #[utoipa::path(post, path = "/admin/v1/inbox/dead/{vapi_call_id}/redrive", tag = "calls",
     params(("vapi_call_id" = String, Path, description = "Vapi call id")),
-    responses((status = 200, body = Redriven),
+    responses((status = 200, description = "The call's events are queued for delivery again, in order", body = Redriven),
         (status = 404, description = "The call is not dead", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn redrive(

@@ -4,6 +4,7 @@
 
 mod calls_and_credits;
 mod openapi_and_seed;
+mod openapi_contract;
 mod tenants;
 mod validation;
 

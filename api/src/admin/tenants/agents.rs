@@ -220,7 +220,7 @@ pub struct AgentList {
 
 /// Lists agents, oldest first.
 #[utoipa::path(get, path = "/admin/v1/agents", tag = "tenants", params(AgentFilter),
-    responses((status = 200, body = AgentList), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "One page of agents, filtered", body = AgentList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -260,9 +260,9 @@ pub(crate) async fn list(
 }
 
 #[utoipa::path(post, path = "/admin/v1/agents", tag = "tenants", request_body = AgentInput,
-    responses((status = 201, body = AgentOut),
+    responses((status = 201, description = "The agent, created", body = AgentOut),
         (status = 409, description = "The Vapi assistant id is taken", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -282,7 +282,7 @@ pub(crate) async fn create(
 
 #[utoipa::path(get, path = "/admin/v1/agents/{id}", tag = "tenants",
     params(("id" = Uuid, Path, description = "Agent id")),
-    responses((status = 200, body = AgentOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The agent", body = AgentOut), (status = 404, description = "No agent with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -298,8 +298,8 @@ pub(crate) async fn read(
 #[utoipa::path(patch, path = "/admin/v1/agents/{id}", tag = "tenants",
     params(("id" = Uuid, Path, description = "Agent id")),
     request_body(content = Object, description = "JSON merge patch over AgentInput, e.g. {\"greeting\": \"Hi!\"}"),
-    responses((status = 200, body = AgentOut), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The agent, changed", body = AgentOut), (status = 404, description = "No agent with this id", body = ErrorBody),
+        (status = 409, description = "The Vapi assistant id is taken", body = ErrorBody), (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -320,7 +320,7 @@ pub(crate) async fn update(
 /// Sets `active = false`: from the next call on, the agent's number answers "not set up".
 #[utoipa::path(post, path = "/admin/v1/agents/{id}/deactivate", tag = "tenants",
     params(("id" = Uuid, Path, description = "Agent id")),
-    responses((status = 200, body = AgentOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The agent, now inactive", body = AgentOut), (status = 404, description = "No agent with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,

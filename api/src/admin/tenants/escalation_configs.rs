@@ -198,7 +198,7 @@ pub struct EscalationConfigList {
 
 /// Lists escalation configs, oldest first.
 #[utoipa::path(get, path = "/admin/v1/escalation-configs", tag = "tenants", params(EscalationConfigFilter),
-    responses((status = 200, body = EscalationConfigList), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "One page of escalation configs, filtered", body = EscalationConfigList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -235,9 +235,9 @@ pub(crate) async fn list(
 
 #[utoipa::path(post, path = "/admin/v1/escalation-configs", tag = "tenants",
     request_body = EscalationConfigInput,
-    responses((status = 201, body = EscalationConfigOut),
+    responses((status = 201, description = "The escalation config, created", body = EscalationConfigOut),
         (status = 409, description = "The agent already has one", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -255,7 +255,7 @@ pub(crate) async fn create(
 
 #[utoipa::path(get, path = "/admin/v1/escalation-configs/{id}", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
-    responses((status = 200, body = EscalationConfigOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The escalation config", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -272,8 +272,8 @@ pub(crate) async fn read(
 #[utoipa::path(patch, path = "/admin/v1/escalation-configs/{id}", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
     request_body(content = Object, description = "JSON merge patch over EscalationConfigInput, e.g. {\"enabled\": true}"),
-    responses((status = 200, body = EscalationConfigOut), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The escalation config, changed", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody),
+        (status = 409, description = "The agent already has an escalation config", body = ErrorBody), (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -294,7 +294,7 @@ pub(crate) async fn update(
 /// Sets `enabled = false`: calls of the agent are no longer handed to a human.
 #[utoipa::path(post, path = "/admin/v1/escalation-configs/{id}/deactivate", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
-    responses((status = 200, body = EscalationConfigOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The escalation config, now inactive", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
