@@ -102,8 +102,7 @@ pub(crate) fn add(doc: &mut OpenApi) {
             let mut shared = vec![INTERNAL];
             if admin {
                 shared.extend([UNAUTHORIZED, NO_ADMIN_API, RATE_LIMITED, UNAVAILABLE]);
-                if path.contains('{') || has_query(operation) || operation.request_body.is_some()
-                {
+                if path.contains('{') || has_query(operation) || operation.request_body.is_some() {
                     shared.push(BAD_REQUEST);
                 }
                 if operation.request_body.is_some() {

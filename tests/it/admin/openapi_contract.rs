@@ -86,7 +86,10 @@ async fn the_openapi_document_passes_a_standard_validator() {
             }
         }
     }
-    assert!(errors > 100, "the shared error answers are referenced: {errors}");
+    assert!(
+        errors > 100,
+        "the shared error answers are referenced: {errors}"
+    );
     let call_detail = &doc["paths"]["/admin/v1/calls/{vapi_call_id}"]["get"]["responses"];
     for status in ["400", "401", "404", "429", "500", "503"] {
         assert!(call_detail[status].is_object(), "call detail {status}");
