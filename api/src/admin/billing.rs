@@ -32,7 +32,7 @@ pub struct BillingRetried {
 }
 
 /// Bills a call whose charge failed for good.
-#[utoipa::path(post, path = "/admin/v1/calls/{vapi_call_id}/billing/retry", tag = "credits",
+#[utoipa::path(post, path = "/admin/v1/calls/{vapi_call_id}/billing/retry", operation_id = "retry_billing", tag = "credits",
     params(("vapi_call_id" = String, Path, description = "Vapi's call id")),
     responses((status = 200, description = "The call is billed now", body = BillingRetried), (status = 404, description = "No call with this Vapi call id", body = ErrorBody),
         (status = 409, description = "The call's billing did not fail", body = ErrorBody),

@@ -68,7 +68,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi_document", tag = "ops",
     responses((status = 200, description = "OpenAPI 3 document of the whole HTTP API", body = Object)))]
 pub(crate) async fn serve() -> impl IntoResponse {
     static JSON: OnceLock<String> = OnceLock::new();

@@ -197,7 +197,7 @@ pub struct EscalationConfigList {
 }
 
 /// Lists escalation configs, oldest first.
-#[utoipa::path(get, path = "/admin/v1/escalation-configs", tag = "tenants", params(EscalationConfigFilter),
+#[utoipa::path(get, path = "/admin/v1/escalation-configs", operation_id = "list_escalation_configs", tag = "tenants", params(EscalationConfigFilter),
     responses((status = 200, description = "One page of escalation configs, filtered", body = EscalationConfigList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
@@ -233,7 +233,7 @@ pub(crate) async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/escalation-configs", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/escalation-configs", operation_id = "create_escalation_config", tag = "tenants",
     request_body = EscalationConfigInput,
     responses((status = 201, description = "The escalation config, created", body = EscalationConfigOut),
         (status = 409, description = "The agent already has one", body = ErrorBody),
@@ -253,7 +253,7 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
-#[utoipa::path(get, path = "/admin/v1/escalation-configs/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/admin/v1/escalation-configs/{id}", operation_id = "get_escalation_config", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
     responses((status = 200, description = "The escalation config", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
@@ -269,7 +269,7 @@ pub(crate) async fn read(
 }
 
 /// Changes the fields given (JSON merge patch over `EscalationConfigInput`).
-#[utoipa::path(patch, path = "/admin/v1/escalation-configs/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/admin/v1/escalation-configs/{id}", operation_id = "update_escalation_config", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
     request_body(content = Object, description = "JSON merge patch over EscalationConfigInput, e.g. {\"enabled\": true}"),
     responses((status = 200, description = "The escalation config, changed", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody),
@@ -292,7 +292,7 @@ pub(crate) async fn update(
 }
 
 /// Sets `enabled = false`: calls of the agent are no longer handed to a human.
-#[utoipa::path(post, path = "/admin/v1/escalation-configs/{id}/deactivate", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/escalation-configs/{id}/deactivate", operation_id = "deactivate_escalation_config", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
     responses((status = 200, description = "The escalation config, now inactive", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody)),
     security(("admin_token" = [])))]

@@ -163,7 +163,7 @@ pub struct UserList {
 }
 
 /// Lists users, oldest first.
-#[utoipa::path(get, path = "/admin/v1/users", tag = "tenants", params(UserFilter),
+#[utoipa::path(get, path = "/admin/v1/users", operation_id = "list_users", tag = "tenants", params(UserFilter),
     responses((status = 200, description = "One page of users, filtered", body = UserList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
@@ -197,7 +197,7 @@ pub(crate) async fn list(
 }
 
 /// Creates a user with a zero balance.
-#[utoipa::path(post, path = "/admin/v1/users", tag = "tenants", request_body = UserInput,
+#[utoipa::path(post, path = "/admin/v1/users", operation_id = "create_user", tag = "tenants", request_body = UserInput,
     responses((status = 201, description = "The user, created", body = UserOut), (status = 409, description = "Email taken", body = ErrorBody),
         (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
@@ -215,7 +215,7 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
-#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/admin/v1/users/{id}", operation_id = "get_user", tag = "tenants",
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "The user", body = UserOut), (status = 404, description = "No user with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
@@ -229,7 +229,7 @@ pub(crate) async fn read(
 }
 
 /// Changes the fields given (JSON merge patch over `UserInput`).
-#[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/admin/v1/users/{id}", operation_id = "update_user", tag = "tenants",
     params(("id" = Uuid, Path, description = "User id")),
     request_body(content = Object, description = "JSON merge patch over UserInput, e.g. {\"name\": \"New name\"}"),
     responses((status = 200, description = "The user, changed", body = UserOut), (status = 404, description = "No user with this id", body = ErrorBody),
@@ -250,7 +250,7 @@ pub(crate) async fn update(
 }
 
 /// Sets `active = false`. Idempotent.
-#[utoipa::path(post, path = "/admin/v1/users/{id}/deactivate", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/users/{id}/deactivate", operation_id = "deactivate_user", tag = "tenants",
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "The user, now inactive", body = UserOut), (status = 404, description = "No user with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
