@@ -16,57 +16,65 @@ struct Shared {
     description: &'static str,
 }
 
-const UNAUTHORIZED: Shared = Shared {
-    status: "401",
-    name: "Unauthorized",
-    description: "No `Authorization: Bearer <admin.token>` header, or a wrong token \
-                  (`unauthorized`)",
-};
-const NO_ADMIN_API: Shared = Shared {
-    status: "404",
-    name: "NoAdminApi",
-    description: "No admin API: `admin.token` is not configured (`not_found`)",
-};
-const RATE_LIMITED: Shared = Shared {
-    status: "429",
-    name: "RateLimited",
-    description: "This client's rate limit is exceeded; slow down (`too_many_requests`)",
-};
-const UNAVAILABLE: Shared = Shared {
-    status: "503",
-    name: "Unavailable",
-    description: "Too many requests of this kind in progress (`overloaded`, with `Retry-After`), \
-                  or the database is unavailable (`unavailable`); retry later",
-};
-const OVERLOADED: Shared = Shared {
-    status: "503",
-    name: "Overloaded",
-    description: "Too many requests of this kind in progress; retry after `Retry-After` \
-                  seconds (`overloaded`)",
-};
-const INTERNAL: Shared = Shared {
-    status: "500",
-    name: "Internal",
-    description: "An unexpected failure; the body is generic and the detail is logged \
-                  (`internal`)",
-};
-const BAD_REQUEST: Shared = Shared {
-    status: "400",
-    name: "BadRequest",
-    description: "A malformed request: a query string, path id (not a UUID) or body (not \
-                  JSON) that cannot be read, or data the database refuses for good; the \
-                  message says what (`bad_request`)",
-};
-const TOO_LARGE: Shared = Shared {
-    status: "413",
-    name: "PayloadTooLarge",
-    description: "The body is larger than the limit (`payload_too_large`)",
-};
-const NOT_JSON: Shared = Shared {
-    status: "415",
-    name: "UnsupportedMediaType",
-    description: "The body is not `application/json` (`unsupported_media_type`)",
-};
+const fn shared(status: &'static str, name: &'static str, description: &'static str) -> Shared {
+    Shared {
+        status,
+        name,
+        description,
+    }
+}
+
+const UNAUTHORIZED: Shared = shared(
+    "401",
+    "Unauthorized",
+    "No `Authorization: Bearer <admin.token>` header, or a wrong token \
+     (`unauthorized`)",
+);
+const NO_ADMIN_API: Shared = shared(
+    "404",
+    "NoAdminApi",
+    "No admin API: `admin.token` is not configured (`not_found`)",
+);
+const RATE_LIMITED: Shared = shared(
+    "429",
+    "RateLimited",
+    "This client's rate limit is exceeded; slow down (`too_many_requests`)",
+);
+const UNAVAILABLE: Shared = shared(
+    "503",
+    "Unavailable",
+    "Too many requests of this kind in progress (`overloaded`, with `Retry-After`), \
+     or the database is unavailable (`unavailable`); retry later",
+);
+const OVERLOADED: Shared = shared(
+    "503",
+    "Overloaded",
+    "Too many requests of this kind in progress; retry after `Retry-After` \
+     seconds (`overloaded`)",
+);
+const INTERNAL: Shared = shared(
+    "500",
+    "Internal",
+    "An unexpected failure; the body is generic and the detail is logged \
+     (`internal`)",
+);
+const BAD_REQUEST: Shared = shared(
+    "400",
+    "BadRequest",
+    "A malformed request: a query string, path id (not a UUID) or body (not \
+     JSON) that cannot be read, or data the database refuses for good; the \
+     message says what (`bad_request`)",
+);
+const TOO_LARGE: Shared = shared(
+    "413",
+    "PayloadTooLarge",
+    "The body is larger than the limit (`payload_too_large`)",
+);
+const NOT_JSON: Shared = shared(
+    "415",
+    "UnsupportedMediaType",
+    "The body is not `application/json` (`unsupported_media_type`)",
+);
 
 const ALL: [Shared; 9] = [
     UNAUTHORIZED,

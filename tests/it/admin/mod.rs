@@ -37,6 +37,18 @@ async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) ->
     )
 }
 
+/// `GET /openapi.json`, which needs no admin token.
+async fn openapi_json(app: &TestApp) -> String {
+    let resp = app
+        .http
+        .get(format!("{}/openapi.json", app.app.base_url()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200, "served without the admin token");
+    resp.text().await.expect("body")
+}
+
 async fn get(app: &TestApp, path: &str) -> (u16, Value) {
     call(app, Method::GET, path, None).await
 }

@@ -2,39 +2,16 @@
 //! `openapi-spec-validator`, pinned in `scripts/setup`) passes it, every response says when it
 //! happens, and every error answer has the service's error body.
 
-use super::admin_app;
+use super::{admin_app, openapi_json};
 use crate::helpers::Engine;
-use crate::testservers::temp_dir;
+use crate::testservers::{temp_dir, venv_program};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The validator of the project-local virtualenv that `scripts/setup` installs.
-fn validator() -> PathBuf {
-    let venv = std::env::var_os("CALLSAGA_OPENAPI_VENV").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-openapi"),
-        PathBuf::from,
-    );
-    let bin = venv.join("bin/openapi-spec-validator");
-    assert!(
-        bin.exists(),
-        "{} not found: run scripts/setup (installs openapi-spec-validator)",
-        bin.display()
-    );
-    bin
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_passes_a_standard_validator() {
     let app = admin_app(Engine::Sqlite).await;
-    let resp = app
-        .http
-        .get(format!("{}/openapi.json", app.app.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let text = resp.text().await.unwrap();
+    let text = openapi_json(&app).await;
     app.shutdown().await;
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert!(
@@ -45,7 +22,13 @@ async fn the_openapi_document_passes_a_standard_validator() {
 
     let file = temp_dir("openapi").join("openapi.json");
     std::fs::write(&file, &text).unwrap();
-    let out = Command::new(validator())
+    let validator = venv_program(
+        "CALLSAGA_OPENAPI_VENV",
+        ".venv-openapi",
+        "openapi-spec-validator",
+        "openapi-spec-validator",
+    );
+    let out = Command::new(validator)
         .args(["--schema", "3.1", "--validation-errors", "all"])
         .arg(&file)
         .output()
