@@ -9,17 +9,28 @@ use uuid::Uuid;
 
 /// The Python of the project-local test-server virtualenv that `scripts/setup` installs.
 pub(crate) fn testservers_python() -> PathBuf {
-    let venv = std::env::var_os("CALLSAGA_TESTSERVERS_VENV").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-testservers"),
+    venv_program(
+        "CALLSAGA_TESTSERVERS_VENV",
+        ".venv-testservers",
+        "python",
+        "Radicale and aiosmtpd",
+    )
+}
+
+/// `bin/<program>` of a project-local virtualenv that `scripts/setup` installs: `dir` in the
+/// checkout, or the folder the environment variable `env` names.
+pub(crate) fn venv_program(env: &str, dir: &str, program: &str, what: &str) -> PathBuf {
+    let venv = std::env::var_os(env).map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir),
         PathBuf::from,
     );
-    let python = venv.join("bin/python");
+    let path = venv.join("bin").join(program);
     assert!(
-        python.exists(),
-        "{} not found: run scripts/setup (installs Radicale and aiosmtpd)",
-        python.display()
+        path.exists(),
+        "{} not found: run scripts/setup (installs {what})",
+        path.display()
     );
-    python
+    path
 }
 
 /// A fresh scratch folder under the system temp dir.

@@ -32,9 +32,9 @@ pub struct BillingRetried {
 }
 
 /// Bills a call whose charge failed for good.
-#[utoipa::path(post, path = "/admin/v1/calls/{vapi_call_id}/billing/retry", tag = "credits",
+#[utoipa::path(post, path = "/admin/v1/calls/{vapi_call_id}/billing/retry", operation_id = "retry_billing", tag = "credits",
     params(("vapi_call_id" = String, Path, description = "Vapi's call id")),
-    responses((status = 200, body = BillingRetried), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "The call is billed now", body = BillingRetried), (status = 404, description = "No call with this Vapi call id", body = ErrorBody),
         (status = 409, description = "The call's billing did not fail", body = ErrorBody),
         (status = 422, description = "The charge failed for good again: the cause is not fixed", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody)),

@@ -55,9 +55,9 @@ pub struct CallbackRequestList {
 }
 
 /// Callback requests of tool calls Temporal could not take in time, newest first.
-#[utoipa::path(get, path = "/admin/v1/callback-requests", tag = "calls",
+#[utoipa::path(get, path = "/admin/v1/callback-requests", operation_id = "list_callback_requests", tag = "calls",
     params(CallbackRequestFilter),
-    responses((status = 200, body = CallbackRequestList), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "Callback requests, newest first", body = CallbackRequestList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,

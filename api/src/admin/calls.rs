@@ -211,8 +211,8 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Lists calls, newest first (by when we first heard of them).
-#[utoipa::path(get, path = "/admin/v1/calls", tag = "calls", params(CallFilter),
-    responses((status = 200, body = CallList), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/admin/v1/calls", operation_id = "list_calls", tag = "calls", params(CallFilter),
+    responses((status = 200, description = "One page of calls, filtered", body = CallList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -278,9 +278,9 @@ pub(crate) async fn list(
 }
 
 /// One call with the live state of its workflow.
-#[utoipa::path(get, path = "/admin/v1/calls/{vapi_call_id}", tag = "calls",
+#[utoipa::path(get, path = "/admin/v1/calls/{vapi_call_id}", operation_id = "get_call", tag = "calls",
     params(("vapi_call_id" = String, Path, description = "Vapi's call id")),
-    responses((status = 200, body = CallDetail), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The call row, its event log, its live workflow state and a Temporal UI link", body = CallDetail), (status = 404, description = "No call with this Vapi call id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn detail(
     State(state): State<AppState>,

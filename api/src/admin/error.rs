@@ -66,12 +66,17 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code: `bad_request`, `unauthorized`, `not_found`, `conflict`,
-    /// `invalid`, `unsupported_media_type`, `payload_too_large`, `unavailable`, `internal`.
+    /// Stable machine-readable code: `bad_request` (400), `unauthorized` (401), `not_found`
+    /// (404), `conflict` (409), `payload_too_large` (413), `unsupported_media_type` (415),
+    /// `invalid` (422), `too_many_requests` (429), `internal` (500), `overloaded` or
+    /// `unavailable` (503).
+    #[schema(example = "invalid")]
     pub code: String,
     /// What is wrong, for a human. Generic for 5xx answers.
+    #[schema(example = "timezone: unknown IANA time zone \"Mars/Base\"")]
     pub message: String,
     /// For `invalid`: the offending field's path.
+    #[schema(example = "timezone")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }

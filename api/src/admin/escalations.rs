@@ -65,8 +65,8 @@ pub struct EscalationList {
 }
 
 /// Escalations, newest first, optionally by status.
-#[utoipa::path(get, path = "/admin/v1/escalations", tag = "calls", params(EscalationFilter),
-    responses((status = 200, body = EscalationList), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/admin/v1/escalations", operation_id = "list_escalations", tag = "calls", params(EscalationFilter),
+    responses((status = 200, description = "Escalations, newest first", body = EscalationList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,

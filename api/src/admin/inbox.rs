@@ -18,8 +18,8 @@ pub struct DeadCalls {
 }
 
 /// Dead calls: their last error, attempts and number of dead events.
-#[utoipa::path(get, path = "/admin/v1/inbox/dead", tag = "calls",
-    responses((status = 200, body = DeadCalls)),
+#[utoipa::path(get, path = "/admin/v1/inbox/dead", operation_id = "list_dead_calls", tag = "calls",
+    responses((status = 200, description = "Dead calls with their last error, attempts and events", body = DeadCalls)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<DeadCalls>, AdminError> {
     Ok(Json(DeadCalls {
@@ -36,9 +36,9 @@ pub struct Redriven {
 
 /// Redrives a dead call once its cause is fixed: its events are delivered again, in order, and
 /// applied once each (the workflow ignores an inbox id it has seen).
-#[utoipa::path(post, path = "/admin/v1/inbox/dead/{vapi_call_id}/redrive", tag = "calls",
+#[utoipa::path(post, path = "/admin/v1/inbox/dead/{vapi_call_id}/redrive", operation_id = "redrive_dead_call", tag = "calls",
     params(("vapi_call_id" = String, Path, description = "Vapi call id")),
-    responses((status = 200, body = Redriven),
+    responses((status = 200, description = "The call's events are queued for delivery again, in order", body = Redriven),
         (status = 404, description = "The call is not dead", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn redrive(

@@ -73,9 +73,9 @@ pub(crate) struct LedgerQuery {
 }
 
 /// The user's ledger entries, oldest first, each with the balance after it.
-#[utoipa::path(get, path = "/admin/v1/users/{id}/ledger", tag = "credits",
+#[utoipa::path(get, path = "/admin/v1/users/{id}/ledger", operation_id = "get_ledger", tag = "credits",
     params(("id" = Uuid, Path, description = "User id"), LedgerQuery),
-    responses((status = 200, body = Ledger), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The user's balance and ledger entries", body = Ledger), (status = 404, description = "No user with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn entries(
     State(state): State<AppState>,
@@ -132,12 +132,12 @@ pub struct TopUpOut {
 
 /// Adds credits, idempotently: the same `idempotency_key` twice gives one ledger entry and the
 /// same answer (200 both times).
-#[utoipa::path(post, path = "/admin/v1/users/{id}/credits", tag = "credits",
+#[utoipa::path(post, path = "/admin/v1/users/{id}/credits", operation_id = "top_up_credits", tag = "credits",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = TopUpInput,
-    responses((status = 200, body = TopUpOut), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "The top-up, applied now or before under the same key", body = TopUpOut), (status = 404, description = "No user with this id", body = ErrorBody),
         (status = 409, description = "The key was used for a different top-up", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn top_up(
     State(state): State<AppState>,

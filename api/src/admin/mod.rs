@@ -16,6 +16,7 @@ pub mod billing;
 pub mod callback_requests;
 pub mod calls;
 pub mod error;
+mod error_responses;
 pub mod escalations;
 pub mod extract;
 pub mod inbox;

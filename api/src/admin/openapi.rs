@@ -1,7 +1,8 @@
 //! The OpenAPI document of the whole HTTP API, served at `GET /openapi.json`. The admin routes
 //! and their description come from one [`utoipa_axum`] router, so neither can lack the other;
 //! `/healthz` and `/readyz` carry `#[utoipa::path]`; the webhook and `/metrics`, whose modules
-//! keep their handlers private, are described here.
+//! keep their handlers private, are described here. The error answers every route shares are
+//! added by [`super::error_responses`].
 
 use super::error::ErrorBody;
 use axum::http::header::CONTENT_TYPE;
@@ -11,7 +12,7 @@ use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, Ref, Required, Response, ResponseBuilder};
+use utoipa::openapi::{Content, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -62,11 +63,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .add_path_operation("/webhooks/vapi", vec![HttpMethod::Post], vapi_webhook());
     doc.paths
         .add_path_operation("/metrics", vec![HttpMethod::Get], metrics());
+    super::error_responses::add(&mut doc);
     doc
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi_document", tag = "ops",
     responses((status = 200, description = "OpenAPI 3 document of the whole HTTP API", body = Object)))]
 pub(crate) async fn serve() -> impl IntoResponse {
     static JSON: OnceLock<String> = OnceLock::new();
@@ -81,10 +83,7 @@ fn json_object() -> Content {
 fn error(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "application/json",
-            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
-        )
+        .content("application/json", super::error_responses::error_body())
         .build()
 }
 
@@ -121,7 +120,13 @@ fn vapi_webhook() -> Operation {
         .response("401", error("Authentication failed"))
         .response("413", error("Body larger than webhook.body_limit_bytes"))
         .response("429", error("Rate limit of the source exceeded"))
-        .response("503", error("Database unavailable; Vapi retries"))
+        .response(
+            "503",
+            error(
+                "Database unavailable (`unavailable`), or too many webhook requests in \
+                 progress (`overloaded`, with `Retry-After`); Vapi retries",
+            ),
+        )
         .build()
 }
 

@@ -4,6 +4,7 @@
 
 mod calls_and_credits;
 mod openapi_and_seed;
+mod openapi_contract;
 mod tenants;
 mod validation;
 
@@ -34,6 +35,18 @@ async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) ->
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// `GET /openapi.json`, which needs no admin token.
+async fn openapi_json(app: &TestApp) -> String {
+    let resp = app
+        .http
+        .get(format!("{}/openapi.json", app.app.base_url()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200, "served without the admin token");
+    resp.text().await.expect("body")
 }
 
 async fn get(app: &TestApp, path: &str) -> (u16, Value) {

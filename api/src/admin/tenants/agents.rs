@@ -219,8 +219,8 @@ pub struct AgentList {
 }
 
 /// Lists agents, oldest first.
-#[utoipa::path(get, path = "/admin/v1/agents", tag = "tenants", params(AgentFilter),
-    responses((status = 200, body = AgentList), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/admin/v1/agents", operation_id = "list_agents", tag = "tenants", params(AgentFilter),
+    responses((status = 200, description = "One page of agents, filtered", body = AgentList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -259,10 +259,10 @@ pub(crate) async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/agents", tag = "tenants", request_body = AgentInput,
-    responses((status = 201, body = AgentOut),
+#[utoipa::path(post, path = "/admin/v1/agents", operation_id = "create_agent", tag = "tenants", request_body = AgentInput,
+    responses((status = 201, description = "The agent, created", body = AgentOut),
         (status = 409, description = "The Vapi assistant id is taken", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -280,9 +280,9 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
-#[utoipa::path(get, path = "/admin/v1/agents/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/admin/v1/agents/{id}", operation_id = "get_agent", tag = "tenants",
     params(("id" = Uuid, Path, description = "Agent id")),
-    responses((status = 200, body = AgentOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The agent", body = AgentOut), (status = 404, description = "No agent with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -295,11 +295,11 @@ pub(crate) async fn read(
 
 /// Changes the fields given (JSON merge patch over `AgentInput`); `{"active": true}`
 /// re-activates. Applies to the next call.
-#[utoipa::path(patch, path = "/admin/v1/agents/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/admin/v1/agents/{id}", operation_id = "update_agent", tag = "tenants",
     params(("id" = Uuid, Path, description = "Agent id")),
     request_body(content = Object, description = "JSON merge patch over AgentInput, e.g. {\"greeting\": \"Hi!\"}"),
-    responses((status = 200, body = AgentOut), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The agent, changed", body = AgentOut), (status = 404, description = "No agent with this id", body = ErrorBody),
+        (status = 409, description = "The Vapi assistant id is taken", body = ErrorBody), (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -318,9 +318,9 @@ pub(crate) async fn update(
 }
 
 /// Sets `active = false`: from the next call on, the agent's number answers "not set up".
-#[utoipa::path(post, path = "/admin/v1/agents/{id}/deactivate", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/agents/{id}/deactivate", operation_id = "deactivate_agent", tag = "tenants",
     params(("id" = Uuid, Path, description = "Agent id")),
-    responses((status = 200, body = AgentOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The agent, now inactive", body = AgentOut), (status = 404, description = "No agent with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,

@@ -197,8 +197,8 @@ pub struct EscalationConfigList {
 }
 
 /// Lists escalation configs, oldest first.
-#[utoipa::path(get, path = "/admin/v1/escalation-configs", tag = "tenants", params(EscalationConfigFilter),
-    responses((status = 200, body = EscalationConfigList), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/admin/v1/escalation-configs", operation_id = "list_escalation_configs", tag = "tenants", params(EscalationConfigFilter),
+    responses((status = 200, description = "One page of escalation configs, filtered", body = EscalationConfigList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -233,11 +233,11 @@ pub(crate) async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/escalation-configs", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/escalation-configs", operation_id = "create_escalation_config", tag = "tenants",
     request_body = EscalationConfigInput,
-    responses((status = 201, body = EscalationConfigOut),
+    responses((status = 201, description = "The escalation config, created", body = EscalationConfigOut),
         (status = 409, description = "The agent already has one", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -253,9 +253,9 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
-#[utoipa::path(get, path = "/admin/v1/escalation-configs/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/admin/v1/escalation-configs/{id}", operation_id = "get_escalation_config", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
-    responses((status = 200, body = EscalationConfigOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The escalation config", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -269,11 +269,11 @@ pub(crate) async fn read(
 }
 
 /// Changes the fields given (JSON merge patch over `EscalationConfigInput`).
-#[utoipa::path(patch, path = "/admin/v1/escalation-configs/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/admin/v1/escalation-configs/{id}", operation_id = "update_escalation_config", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
     request_body(content = Object, description = "JSON merge patch over EscalationConfigInput, e.g. {\"enabled\": true}"),
-    responses((status = 200, body = EscalationConfigOut), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The escalation config, changed", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody),
+        (status = 409, description = "The agent already has an escalation config", body = ErrorBody), (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -292,9 +292,9 @@ pub(crate) async fn update(
 }
 
 /// Sets `enabled = false`: calls of the agent are no longer handed to a human.
-#[utoipa::path(post, path = "/admin/v1/escalation-configs/{id}/deactivate", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/escalation-configs/{id}/deactivate", operation_id = "deactivate_escalation_config", tag = "tenants",
     params(("id" = Uuid, Path, description = "Escalation config id")),
-    responses((status = 200, body = EscalationConfigOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The escalation config, now inactive", body = EscalationConfigOut), (status = 404, description = "No escalation config with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,

@@ -124,8 +124,8 @@ pub struct PhoneNumberList {
 }
 
 /// Lists phone numbers, oldest first.
-#[utoipa::path(get, path = "/admin/v1/phone-numbers", tag = "tenants", params(PhoneNumberFilter),
-    responses((status = 200, body = PhoneNumberList), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/admin/v1/phone-numbers", operation_id = "list_phone_numbers", tag = "tenants", params(PhoneNumberFilter),
+    responses((status = 200, description = "One page of phone numbers, filtered", body = PhoneNumberList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -157,10 +157,10 @@ pub(crate) async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/phone-numbers", tag = "tenants", request_body = PhoneNumberInput,
-    responses((status = 201, body = PhoneNumberOut),
+#[utoipa::path(post, path = "/admin/v1/phone-numbers", operation_id = "create_phone_number", tag = "tenants", request_body = PhoneNumberInput,
+    responses((status = 201, description = "The phone number, created", body = PhoneNumberOut),
         (status = 409, description = "The Vapi phone-number id is taken", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -176,9 +176,9 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
-#[utoipa::path(get, path = "/admin/v1/phone-numbers/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/admin/v1/phone-numbers/{id}", operation_id = "get_phone_number", tag = "tenants",
     params(("id" = Uuid, Path, description = "Phone number id (ours, not Vapi's)")),
-    responses((status = 200, body = PhoneNumberOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The phone number", body = PhoneNumberOut), (status = 404, description = "No phone number with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -192,11 +192,11 @@ pub(crate) async fn read(
 }
 
 /// Changes the fields given (JSON merge patch over `PhoneNumberInput`).
-#[utoipa::path(patch, path = "/admin/v1/phone-numbers/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/admin/v1/phone-numbers/{id}", operation_id = "update_phone_number", tag = "tenants",
     params(("id" = Uuid, Path, description = "Phone number id")),
     request_body(content = Object, description = "JSON merge patch over PhoneNumberInput, e.g. {\"agent_id\": \"…\"}"),
-    responses((status = 200, body = PhoneNumberOut), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The phone number, changed", body = PhoneNumberOut), (status = 404, description = "No phone number with this id", body = ErrorBody),
+        (status = 409, description = "The Vapi phone-number id is taken", body = ErrorBody), (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -215,9 +215,9 @@ pub(crate) async fn update(
 }
 
 /// Sets `active = false`: the number no longer routes to its agent.
-#[utoipa::path(post, path = "/admin/v1/phone-numbers/{id}/deactivate", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/phone-numbers/{id}/deactivate", operation_id = "deactivate_phone_number", tag = "tenants",
     params(("id" = Uuid, Path, description = "Phone number id")),
-    responses((status = 200, body = PhoneNumberOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The phone number, now inactive", body = PhoneNumberOut), (status = 404, description = "No phone number with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,

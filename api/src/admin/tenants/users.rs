@@ -163,8 +163,8 @@ pub struct UserList {
 }
 
 /// Lists users, oldest first.
-#[utoipa::path(get, path = "/admin/v1/users", tag = "tenants", params(UserFilter),
-    responses((status = 200, body = UserList), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/admin/v1/users", operation_id = "list_users", tag = "tenants", params(UserFilter),
+    responses((status = 200, description = "One page of users, filtered", body = UserList), (status = 422, description = "A filter value we do not accept; `error.field` names the query parameter", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -197,9 +197,9 @@ pub(crate) async fn list(
 }
 
 /// Creates a user with a zero balance.
-#[utoipa::path(post, path = "/admin/v1/users", tag = "tenants", request_body = UserInput,
-    responses((status = 201, body = UserOut), (status = 409, description = "Email taken", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+#[utoipa::path(post, path = "/admin/v1/users", operation_id = "create_user", tag = "tenants", request_body = UserInput,
+    responses((status = 201, description = "The user, created", body = UserOut), (status = 409, description = "Email taken", body = ErrorBody),
+        (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -215,9 +215,9 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
-#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/admin/v1/users/{id}", operation_id = "get_user", tag = "tenants",
     params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The user", body = UserOut), (status = 404, description = "No user with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -229,11 +229,11 @@ pub(crate) async fn read(
 }
 
 /// Changes the fields given (JSON merge patch over `UserInput`).
-#[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/admin/v1/users/{id}", operation_id = "update_user", tag = "tenants",
     params(("id" = Uuid, Path, description = "User id")),
     request_body(content = Object, description = "JSON merge patch over UserInput, e.g. {\"name\": \"New name\"}"),
-    responses((status = 200, body = UserOut), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The user, changed", body = UserOut), (status = 404, description = "No user with this id", body = ErrorBody),
+        (status = 409, description = "The email is taken", body = ErrorBody), (status = 422, description = "A value we do not accept; `error.field` names it", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -250,9 +250,9 @@ pub(crate) async fn update(
 }
 
 /// Sets `active = false`. Idempotent.
-#[utoipa::path(post, path = "/admin/v1/users/{id}/deactivate", tag = "tenants",
+#[utoipa::path(post, path = "/admin/v1/users/{id}/deactivate", operation_id = "deactivate_user", tag = "tenants",
     params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, body = UserOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The user, now inactive", body = UserOut), (status = 404, description = "No user with this id", body = ErrorBody)),
     security(("admin_token" = [])))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
