@@ -120,7 +120,7 @@ async fn healthz() -> Json<Value> {
 /// `readiness.temporal_unready_after_ms`, and the inbox writer and the relay are running.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "Ready to take webhooks", body = Object),
-        (status = 503, description = "Not ready: `problems` says why", body = Object)))]
+        (status = 503, description = "Not ready: the error's message and `problems` (one entry per cause) say why", body = crate::admin::error::ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let mut problems = Vec::new();
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
@@ -138,7 +138,11 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         tracing::warn!(?problems, "not ready");
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "problems": problems })),
+            // The error body every error answer has, and each cause on its own for tooling.
+            Json(json!({
+                "error": { "code": "unavailable", "message": format!("not ready: {}", problems.join("; ")) },
+                "problems": problems,
+            })),
         )
     }
 }
