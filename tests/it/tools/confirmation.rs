@@ -29,6 +29,20 @@ async fn appointment(app: &TestApp, key_prefix: &str) -> appointments::Model {
         .expect("the appointment")
 }
 
+/// An app on SQLite with the `file` email backend (and `overrides`), and a call in progress.
+async fn call_in_progress(overrides: Value) -> (TestApp, std::path::PathBuf, String) {
+    let mail = mail_dir();
+    let mut settings = json!({ "email": { "backend": "file", "dir": mail } });
+    if let (Some(to), Some(from)) = (settings.as_object_mut(), overrides.as_object()) {
+        to.extend(from.clone());
+    }
+    let app = spawn_app_with(Engine::Sqlite, settings).await;
+    let call = new_call_id();
+    app.post_webhook(&sample("inbound-in-progress.json", &call))
+        .await;
+    (app, mail, call)
+}
+
 async fn call_detail(app: &TestApp, call: &str) -> Value {
     app.http
         .get(format!("{}/admin/v1/calls/{call}", app.app.base_url()))
@@ -134,15 +148,7 @@ async fn a_confirmation_refused_for_good_keeps_the_booking_and_tells_the_owner()
 /// only after the email went out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_caller_hears_booked_before_the_email_and_the_call_waits_for_it() {
-    let mail = mail_dir();
-    let app = spawn_app_with(
-        Engine::Sqlite,
-        json!({ "email": { "backend": "file", "dir": mail }, "tools": { "deadline_ms": 1500 } }),
-    )
-    .await;
-    let call = new_call_id();
-    app.post_webhook(&sample("inbound-in-progress.json", &call))
-        .await;
+    let (app, mail, call) = call_in_progress(json!({ "tools": { "deadline_ms": 1500 } })).await;
     // About 6 s of retries (0.2 + 0.4 + 0.8 + 1.6 + 3.2 s) before the email goes out.
     app.app.faults.fail("email.send", Fault::Transient, 5);
     let a = call_tool(
@@ -169,15 +175,7 @@ async fn the_caller_hears_booked_before_the_email_and_the_call_waits_for_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_confirmation_is_a_local_activity_in_a_task_that_answers_no_tool_call() {
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
-    let mail = mail_dir();
-    let app = spawn_app_with(
-        Engine::Sqlite,
-        json!({ "email": { "backend": "file", "dir": mail } }),
-    )
-    .await;
-    let call = new_call_id();
-    app.post_webhook(&sample("inbound-in-progress.json", &call))
-        .await;
+    let (app, mail, call) = call_in_progress(json!({})).await;
     let a = call_tool(
         &app,
         &call,
@@ -239,15 +237,7 @@ fn local_activity_type(
 /// longer than that bound, so it is confirmed, not turned into a callback request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_mail_server_holds_the_next_tool_call_no_longer_than_the_local_bound() {
-    let mail = mail_dir();
-    let app = spawn_app_with(
-        Engine::Sqlite,
-        json!({ "email": { "backend": "file", "dir": mail } }),
-    )
-    .await;
-    let call = new_call_id();
-    app.post_webhook(&sample("inbound-in-progress.json", &call))
-        .await;
+    let (app, mail, call) = call_in_progress(json!({})).await;
     let slow = Duration::from_secs(4);
     app.app.faults.fail("email.send", Fault::Slow(slow), 1);
     let sent_at = Instant::now();
