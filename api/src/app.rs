@@ -138,13 +138,25 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         tracing::warn!(?problems, "not ready");
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            // The error body every error answer has, and each cause on its own for tooling.
-            Json(json!({
-                "error": { "code": "unavailable", "message": format!("not ready: {}", problems.join("; ")) },
-                "problems": problems,
-            })),
+            Json(not_ready_body(problems)),
         )
     }
+}
+
+/// The error body every error answer has (`unavailable`, the causes in its message), and each
+/// cause on its own for tooling.
+fn not_ready_body(problems: Vec<String>) -> Value {
+    use crate::admin::error::{ErrorBody, ErrorDetail};
+    let error = ErrorBody {
+        error: ErrorDetail {
+            code: "unavailable".to_owned(),
+            message: format!("not ready: {}", problems.join("; ")),
+            field: None,
+        },
+    };
+    let mut body = serde_json::to_value(error).unwrap_or_else(|_| json!({}));
+    body["problems"] = json!(problems);
+    body
 }
 
 #[derive(Debug, Clone, Copy)]
