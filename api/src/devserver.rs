@@ -135,6 +135,7 @@ kill "$c" 2>/dev/null; kill -CONT "$c" 2>/dev/null; wait "$c""#;
             workflow_pollers: 2,
             nonsticky_poll_ratio: 0.5,
             grpc_compression: Default::default(),
+            rpc_metrics: false,
         };
         let mut last_err = None;
         while started.elapsed() < timeout {

@@ -83,6 +83,14 @@ pub struct TemporalSettings {
     /// costs CPU on both sides, and gzip-compressed to any other; `gzip` or `none` force it.
     #[serde(default)]
     pub grpc_compression: GrpcCompressionSetting,
+    /// Count this process's Temporal RPCs by operation (`callsaga_temporal_rpcs_total`), through
+    /// a metrics meter on the client.
+    #[serde(default = "yes")]
+    pub rpc_metrics: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `temporal.grpc_compression`.
@@ -300,6 +308,7 @@ fn defaults() -> serde_json::Value {
             "workflow_pollers": 10,
             "nonsticky_poll_ratio": 0.5,
             "grpc_compression": "auto",
+            "rpc_metrics": true,
         },
         "webhook": {
             "auth": { "mode": "none" },

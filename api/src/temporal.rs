@@ -29,7 +29,7 @@ pub async fn connect(settings: &TemporalSettings) -> anyhow::Result<Client> {
         .maybe_tls_options(tls.then(|| TlsOptions::builder().build()))
         .grpc_compression(compression)
         // Counts this process's RPCs by operation (`callsaga_temporal_rpcs_total`).
-        .metrics_meter(crate::temporal_rpcs::meter())
+        .maybe_metrics_meter(settings.rpc_metrics.then(crate::temporal_rpcs::meter))
         .build();
     Client::connect(conn, ClientOptions::new(settings.namespace.clone()).build())
         .await

@@ -19,9 +19,11 @@ pub struct SimulateArgs {
     /// realistic.
     #[arg(long, default_value_t = 1.0)]
     pub time_factor: f64,
-    /// The callsaga to drive (ignored with --spawn).
-    #[arg(long, default_value = "http://127.0.0.1:3000")]
-    pub url: String,
+    /// The callsaga to drive (ignored with --spawn). Several, comma-separated, are API replicas
+    /// of one deployment: requests go round-robin across them (as a load balancer spreads them),
+    /// a retry to the next one, and the RPC counts are summed over all of them.
+    #[arg(long, default_value = "http://127.0.0.1:3000", value_delimiter = ',')]
+    pub url: Vec<String>,
     /// Its database, for the invariant report (ignored with --spawn).
     #[arg(long, env = "CALLSAGA_DATABASE_URL")]
     pub database_url: Option<String>,

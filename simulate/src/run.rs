@@ -46,7 +46,8 @@ const BOOK: &str = "tool-calls:book_appointment";
 const BURST_BOOKS_WITHIN_SECS: f64 = 2.0;
 
 struct Target {
-    url: String,
+    /// One or more API replicas of the same deployment.
+    urls: Vec<String>,
     database_url: String,
     temporal_address: String,
     bearer: Option<String>,
@@ -111,13 +112,13 @@ pub async fn simulate(mut args: SimulateArgs, tools: StackTools) -> anyhow::Resu
     };
     let target = match &stack {
         Some(s) => Target {
-            url: s.api_url.clone(),
+            urls: vec![s.api_url.clone()],
             database_url: s.database_url.clone(),
             temporal_address: s.temporal_address.clone(),
             bearer: Some(s.bearer.clone()),
         },
         None => Target {
-            url: args.url.clone(),
+            urls: args.url.clone(),
             database_url: args.database_url.clone().context(
                 "--database-url (or CALLSAGA_DATABASE_URL) is needed for the invariant report",
             )?,
@@ -147,9 +148,13 @@ async fn drive(
     let temporal =
         temporal_ops::connect(&target.temporal_address, &args.temporal_namespace).await?;
     let starting = invariants::db::starting_balances(&db).await?;
-    let rpc_url = match &stack {
-        Some(s) => s.lock().await.temporal_metrics_url(),
-        None => format!("{}/metrics", target.url.trim_end_matches('/')),
+    let rpc_urls: Vec<String> = match &stack {
+        Some(s) => vec![s.lock().await.temporal_metrics_url()],
+        None => target
+            .urls
+            .iter()
+            .map(|u| format!("{}/metrics", u.trim_end_matches('/')))
+            .collect(),
     };
     let stack_counts_rpcs = stack.is_some();
     let (rpc_source, rpc_metric, rpc_filter): (&str, &str, Vec<(&str, &str)>) = if stack_counts_rpcs
@@ -168,7 +173,7 @@ async fn drive(
     };
     let http = reqwest::Client::new();
     let rpcs = |text: &str| metrics_text::sum_by(text, rpc_metric, &rpc_filter, "operation");
-    let rpcs_before = rpcs(&fetch_text(&http, &rpc_url).await.unwrap_or_default());
+    let rpcs_before = summed_rpcs(&http, &rpc_urls, rpcs).await;
 
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Europe::Berlin)
@@ -202,7 +207,7 @@ async fn drive(
     }
     let stats = Arc::new(Stats::default());
     let sender = Sender::new(
-        &target.url,
+        &target.urls,
         target.bearer.clone(),
         args.vapi_secret.clone(),
         args.max_retries,
@@ -280,7 +285,7 @@ async fn drive(
     )
     .await;
     let wall_secs = started.elapsed().as_secs_f64();
-    let rpcs_after = rpcs(&fetch_text(&http, &rpc_url).await.unwrap_or_default());
+    let rpcs_after = summed_rpcs(&http, &rpc_urls, rpcs).await;
     // A restarted Temporal server counts from zero again: its last counts before each restart.
     let before_restarts: Vec<BTreeMap<String, f64>> = match &stack {
         Some(s) if stack_counts_rpcs => s
@@ -409,6 +414,21 @@ fn progress(args: &SimulateArgs) -> ProgressBar {
     );
     bar.enable_steady_tick(Duration::from_millis(500));
     bar
+}
+
+/// The RPC counts by operation, summed over every replica's metrics page.
+async fn summed_rpcs(
+    http: &reqwest::Client,
+    urls: &[String],
+    rpcs: impl Fn(&str) -> BTreeMap<String, f64>,
+) -> BTreeMap<String, f64> {
+    let mut sum = BTreeMap::new();
+    for url in urls {
+        for (op, n) in rpcs(&fetch_text(http, url).await.unwrap_or_default()) {
+            *sum.entry(op).or_insert(0.0) += n;
+        }
+    }
+    sum
 }
 
 async fn fetch_text(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {

@@ -4,12 +4,15 @@
 
 use crate::stats::Stats;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone)]
 pub(crate) struct Sender {
     http: reqwest::Client,
-    url: String,
+    /// Each API replica's webhook URL; requests go round-robin across them.
+    urls: Arc<[String]>,
+    next: Arc<AtomicUsize>,
     bearer: Option<String>,
     vapi_secret: Option<String>,
     max_retries: u32,
@@ -26,19 +29,24 @@ pub(crate) struct Answer {
 
 impl Sender {
     pub(crate) fn new(
-        url: &str,
+        urls: &[String],
         bearer: Option<String>,
         vapi_secret: Option<String>,
         max_retries: u32,
         base_delay: Duration,
         stats: Arc<Stats>,
     ) -> anyhow::Result<Self> {
+        anyhow::ensure!(!urls.is_empty(), "no URL to send to");
         Ok(Self {
             // Vapi's default tool timeout is 20 s.
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
                 .build()?,
-            url: format!("{}/webhooks/vapi", url.trim_end_matches('/')),
+            urls: urls
+                .iter()
+                .map(|u| format!("{}/webhooks/vapi", u.trim_end_matches('/')))
+                .collect(),
+            next: Arc::default(),
             bearer,
             vapi_secret,
             max_retries,
@@ -73,9 +81,10 @@ impl Sender {
     }
 
     async fn post(&self, body: &[u8]) -> reqwest::Result<Answer> {
+        let url = &self.urls[self.next.fetch_add(1, Ordering::Relaxed) % self.urls.len()];
         let mut req = self
             .http
-            .post(&self.url)
+            .post(url)
             .header("content-type", "application/json")
             .body(body.to_vec());
         if let Some(t) = &self.bearer {

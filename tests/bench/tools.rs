@@ -276,9 +276,22 @@ options (all numbers; defaults in brackets):
   --pollers N        workflow-task pollers of both workers [10]
   --nonsticky-pct P  share of those pollers on the normal task queue, % [50]
   --gzip 1           gzip every gRPC message of both sides [0]
+  --settings JSON    merged over the service's settings, e.g. '{\"temporal\":{\"rpc_metrics\":false}}'
   --variants 1       also floors started like a call, and with a call's first activation [0]
 The SQLite file and mail folder go under $TMPDIR (TMPDIR=/dev/shm keeps the disk out).
 ";
+
+/// Merges `patch` into `base`, objects key by key.
+fn merge_json(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge_json(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -326,7 +339,7 @@ async fn main() -> anyhow::Result<()> {
     let dir =
         std::env::temp_dir().join(format!("callsaga-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
-    let settings = Settings::from_overrides(json!({
+    let mut overrides = json!({
         "database_url": format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
         "listen": "127.0.0.1:0",
         "temporal": { "address": server.address, "workflow_pollers": pollers,
@@ -335,7 +348,12 @@ async fn main() -> anyhow::Result<()> {
         "webhook": { "rate_limit": { "per_second": 0.0, "burst": 0.0 } },
         "tools": { "deadline_ms": 10000 },
         "email": { "backend": "file", "dir": dir.join("mail") },
-    }))?;
+    });
+    // `--settings JSON`: merged over the bench's own settings (an A/B of one setting).
+    if let Some(extra) = std::env::args().skip_while(|a| a != "--settings").nth(1) {
+        merge_json(&mut overrides, serde_json::from_str(&extra)?);
+    }
+    let settings = Settings::from_overrides(overrides)?;
     let temporal_settings = settings.temporal.clone();
     let app = App::start(
         settings,
