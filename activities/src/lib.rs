@@ -4,6 +4,7 @@
 //! merge that gives the same row however often it runs — so a Temporal retry, or a replay after a
 //! worker crash, never doubles an effect.
 
+pub mod admission;
 pub mod agent_cache;
 pub mod availability;
 pub mod calendar;

@@ -21,7 +21,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "users",
     "agents",
     "phone_numbers",
@@ -32,6 +32,7 @@ const TABLES: [&str; 10] = [
     "escalation_logs",
     "event_log",
     "webhook_inbox",
+    "call_slots",
 ];
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -399,6 +400,9 @@ async fn insert_user(db: &DatabaseConnection) -> Result<Uuid, DbErr> {
         timezone: Set("Europe/Berlin".into()),
         locale: Set("de-DE".into()),
         active: Set(true),
+        max_concurrent_calls: Set(None),
+        fallback_number: Set(None),
+        min_call_credits: Set(None),
         created_at: Set(now()),
         updated_at: Set(now()),
     }

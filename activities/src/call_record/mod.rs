@@ -103,6 +103,7 @@ pub async fn apply_event(
         billing_status: None,
         report_missing: false,
         escalation_status: None,
+        admission: None,
         workflow_id: input.workflow_id.clone(),
         last_event_at: None,
         report_received_at: None,
@@ -128,6 +129,13 @@ pub async fn apply_event(
             .into_active_model()
             .reset_all()
             .update(&txn)
+            .await
+            .map_err(transient)?;
+    }
+    // The call's end, applied for the first time, gives its admission slot back (in this
+    // transaction: the end and the release commit together).
+    if row.status == "ended" && before.status != "ended" {
+        crate::admission::release(&txn, &input.vapi_call_id)
             .await
             .map_err(transient)?;
     }
