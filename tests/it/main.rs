@@ -1,6 +1,7 @@
 //! The one integration-test binary.
 
 mod activity_env;
+mod admission;
 mod admin;
 mod billing;
 mod calendar;

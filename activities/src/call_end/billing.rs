@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use temporalio_sdk::activities::ActivityError;
 
 /// `calls.billing_status` of a call refused at the door (`calls.admission` set).
-pub const REFUSED: &str = "refused";
+pub(crate) const REFUSED: &str = "refused";
 
 pub(crate) async fn charge(
     deps: &Activities,
