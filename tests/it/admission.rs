@@ -9,8 +9,8 @@ use callsaga_activities::ledger::{self, Adjust};
 use callsaga_api::seed::{DEMO_CREDITS, DEMO_USER_EMAIL};
 use callsaga_entity::{appointments, call_slots, credit_ledger, event_log, users};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter,
 };
 use serde_json::{Value, json};
 
@@ -131,7 +131,10 @@ async fn no_credits_no_call_and_a_top_up_admits_again() {
         assert_eq!(demo_user(&app).await.credit_balance, -500);
 
         // With a fallback number the refused call is forwarded there instead.
-        set_user(&app, |u| u.fallback_number = Set(Some("+4930123456789".into()))).await;
+        set_user(&app, |u| {
+            u.fallback_number = Set(Some("+4930123456789".into()))
+        })
+        .await;
         let answer = ask(&app, &new_call_id()).await;
         assert_eq!(answer["destination"]["type"], "number", "{answer}");
         assert_eq!(answer["destination"]["number"], "+4930123456789");
@@ -218,7 +221,10 @@ async fn fifty_simultaneous_requests_with_a_cap_of_ten_admit_exactly_ten() {
             .iter()
             .filter(|a| a["error"] == refusal_text(Refusal::Busy))
             .count();
-        assert_eq!(busy, 40, "{engine:?}: every other call hears 'all lines busy'");
+        assert_eq!(
+            busy, 40,
+            "{engine:?}: every other call hears 'all lines busy'"
+        );
         assert_eq!(held_slots(&app).await, 10);
         assert_eq!(refusals_logged(&app).await, 40);
         app.shutdown().await;
@@ -239,7 +245,10 @@ async fn a_call_without_report_frees_its_slot_when_the_watchdog_closes_it() {
         assert!(admitted(&ask(&app, &silent).await));
         app.post_webhook(&sample("inbound-in-progress.json", &silent))
             .await;
-        assert!(!admitted(&ask(&app, &new_call_id()).await), "the one line is held");
+        assert!(
+            !admitted(&ask(&app, &new_call_id()).await),
+            "the one line is held"
+        );
         let result = app.call_result(&silent).await;
         assert!(result.report_missing, "closed by the watchdog");
         assert_eq!(held_slots(&app).await, 0, "{engine:?}");
@@ -319,8 +328,14 @@ async fn admission_settings_are_set_and_checked_by_the_admin_api() {
     let user = demo_user(&app).await;
     let path = format!("/admin/v1/users/{}", user.id);
     for (body, field) in [
-        (json!({ "max_concurrent_calls": -1 }), "max_concurrent_calls"),
-        (json!({ "max_concurrent_calls": 10_001 }), "max_concurrent_calls"),
+        (
+            json!({ "max_concurrent_calls": -1 }),
+            "max_concurrent_calls",
+        ),
+        (
+            json!({ "max_concurrent_calls": 10_001 }),
+            "max_concurrent_calls",
+        ),
         (json!({ "fallback_number": "0301234" }), "fallback_number"),
         (json!({ "min_call_credits": -5 }), "min_call_credits"),
     ] {

@@ -1,8 +1,8 @@
 //! The one integration-test binary.
 
 mod activity_env;
-mod admission;
 mod admin;
+mod admission;
 mod billing;
 mod calendar;
 mod call_end;

@@ -74,14 +74,17 @@ mod tests {
     #[test]
     fn credits_count_the_grace_left() {
         assert_eq!(account_refusal(&user(10, 0, 0), 10), None);
-        assert_eq!(
-            account_refusal(&user(9, 0, 0), 10),
-            Some(Refusal::Credits)
-        );
+        assert_eq!(account_refusal(&user(9, 0, 0), 10), Some(Refusal::Credits));
         // Grace left covers it.
         assert_eq!(account_refusal(&user(0, 0, 500), 10), None);
-        assert_eq!(account_refusal(&user(-495, 495, 500), 10), Some(Refusal::Credits));
-        assert_eq!(account_refusal(&user(-500, 500, 500), 10), Some(Refusal::Credits));
+        assert_eq!(
+            account_refusal(&user(-495, 495, 500), 10),
+            Some(Refusal::Credits)
+        );
+        assert_eq!(
+            account_refusal(&user(-500, 500, 500), 10),
+            Some(Refusal::Credits)
+        );
         // The user's own minimum wins over the default.
         let mut u = user(50, 0, 0);
         u.min_call_credits = Some(100);

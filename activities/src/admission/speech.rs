@@ -33,7 +33,9 @@ pub fn forwarding(lang: Language) -> &'static str {
 /// A tool call of a deactivated tenant's call: nothing is done.
 pub fn tool_refused(lang: Language) -> &'static str {
     match lang {
-        Language::En => "Sorry, I cannot do that on this line. Please contact the business directly.",
+        Language::En => {
+            "Sorry, I cannot do that on this line. Please contact the business directly."
+        }
         Language::De => {
             "Das kann ich auf dieser Leitung leider nicht erledigen. Bitte wenden Sie sich direkt an das Unternehmen."
         }

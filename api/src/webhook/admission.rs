@@ -105,7 +105,9 @@ pub(super) async fn tool_refusal(state: &AppState, envelope: &Envelope) -> Optio
                 else {
                     return Ok::<_, DbErr>(None);
                 };
-                let user = users::Entity::find_by_id(agent.user_id).one(&state.db).await?;
+                let user = users::Entity::find_by_id(agent.user_id)
+                    .one(&state.db)
+                    .await?;
                 Ok(Some(Tenant {
                     active: user.is_some_and(|u| u.active),
                     lang: Language::from_tag(&agent.language),
