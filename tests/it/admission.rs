@@ -277,6 +277,8 @@ async fn a_deactivated_users_calls_are_refused_tools_change_nothing_running_call
         .await;
         assert_eq!(status, 200, "{body}");
 
+        // Refused, and not forwarded even with a fallback number.
+        set_user(&app, |u| u.fallback_number = Set(Some("+4930123456789".into()))).await;
         let refused = new_call_id();
         let answer = ask(&app, &refused).await;
         assert_eq!(answer["error"], refusal_text(Refusal::Inactive), "{answer}");
@@ -379,4 +381,59 @@ async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Value) 
         .expect("admin request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// PostgreSQL with `call_slots` locked (a slow database): the assistant-request gets the
+/// speakable error within its budget, and the slot its admission took once the lock was gone
+/// is given back at once (nobody heard "admitted"), so the one line is free for the next call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admission_past_the_budget_gives_its_slot_back() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if !engines().await.contains(&Engine::Postgres) {
+        eprintln!("SKIPPED: PostgreSQL unreachable");
+        return;
+    }
+    let url = crate::helpers::fresh_database_url(Engine::Postgres).await;
+    let app = app_with(
+        Engine::Postgres,
+        json!({ "database_url": url, "webhook": { "answer_budget_ms": 500 } }),
+    )
+    .await;
+    set_user(&app, |u| u.max_concurrent_calls = Set(Some(1))).await;
+    let locker = sea_orm::Database::connect(&url).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE call_slots IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let late = new_call_id();
+    let started = std::time::Instant::now();
+    let answer = ask(&app, &late).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Sorry")),
+        "{answer}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+    txn.rollback().await.unwrap();
+
+    // The admission finishes behind the answer, takes the slot, and gives it back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let slot = call_slots::Entity::find_by_id(late.clone())
+            .one(&app.app.state.db)
+            .await
+            .unwrap();
+        if slot.as_ref().is_some_and(|s| s.released_at.is_some()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slot given back: {slot:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(held_slots(&app).await, 0);
+    assert!(admitted(&ask(&app, &new_call_id()).await));
+    app.shutdown().await;
 }

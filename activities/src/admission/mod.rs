@@ -91,10 +91,15 @@ pub async fn admit(
     take_slot(db, policy, req).await
 }
 
+/// A refused call goes to the fallback number when the tenant has one, unless the tenant is
+/// deactivated (its calls are not carried further at all).
 fn refused(refusal: Refusal, user: &users::Model) -> Outcome {
     Outcome {
         refusal: Some(refusal),
-        fallback_number: user.fallback_number.clone(),
+        fallback_number: user
+            .fallback_number
+            .clone()
+            .filter(|_| refusal != Refusal::Inactive),
         took_slot: false,
     }
 }
@@ -116,6 +121,7 @@ async fn take_slot(
         .await?
         .is_some()
     {
+        txn.commit().await?;
         return Ok(admitted);
     }
     // PostgreSQL: admissions of one tenant queue here. SQLite ignores the lock clause; its
@@ -125,6 +131,7 @@ async fn take_slot(
         .one(&txn)
         .await?
     else {
+        txn.commit().await?;
         return Ok(Outcome {
             refusal: Some(Refusal::Inactive),
             ..admitted

@@ -45,7 +45,8 @@ pub struct UserInput {
     /// cap. Over it, a call hears "all lines busy" or goes to `fallback_number`.
     #[serde(default)]
     pub max_concurrent_calls: Option<i32>,
-    /// E.164 number a call refused at the door (credits, cap, deactivated) is forwarded to.
+    /// E.164 number a call refused at the door for credits or the cap is forwarded to (a
+    /// deactivated user's calls are not).
     #[serde(default)]
     pub fallback_number: Option<String>,
     /// Balance plus grace credits left a call needs to be taken; absent or null: the
