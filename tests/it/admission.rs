@@ -278,7 +278,10 @@ async fn a_deactivated_users_calls_are_refused_tools_change_nothing_running_call
         assert_eq!(status, 200, "{body}");
 
         // Refused, and not forwarded even with a fallback number.
-        set_user(&app, |u| u.fallback_number = Set(Some("+4930123456789".into()))).await;
+        set_user(&app, |u| {
+            u.fallback_number = Set(Some("+4930123456789".into()))
+        })
+        .await;
         let refused = new_call_id();
         let answer = ask(&app, &refused).await;
         assert_eq!(answer["error"], refusal_text(Refusal::Inactive), "{answer}");
