@@ -258,6 +258,34 @@ async fn a_call_without_report_frees_its_slot_when_the_watchdog_closes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_without_assistant_request_counts_against_the_cap() {
+    for engine in engines().await {
+        let app = app_with(engine, json!({})).await;
+        set_user(&app, |u| u.max_concurrent_calls = Set(Some(1))).await;
+        // The assistant is set in Vapi: the call's first event is the door's first sight of it.
+        let unannounced = new_call_id();
+        app.post_webhook(&sample("inbound-in-progress.json", &unannounced))
+            .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while held_slots(&app).await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{engine:?}: the first event takes a slot"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let answer = ask(&app, &new_call_id()).await;
+        assert_eq!(answer["error"], refusal_text(Refusal::Busy), "{answer}");
+        end_with_report(&app, &unannounced).await;
+        assert_eq!(held_slots(&app).await, 0, "{engine:?}");
+        let row = app.call_row(&unannounced).await;
+        assert_eq!(row.billing_status.as_deref(), Some("billed"));
+        assert!(admitted(&ask(&app, &new_call_id()).await), "{engine:?}");
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_users_calls_are_refused_tools_change_nothing_running_calls_are_billed() {
     for engine in engines().await {
         let app = app_with(engine, json!({ "tools": { "agent_cache_ms": 0 } })).await;

@@ -180,6 +180,47 @@ async fn held(
         .await
 }
 
+/// A call that came without an assistant-request (its assistant is set in Vapi, so the door
+/// never saw it) still holds a line: when its first event resolves a tenant with a cap, it
+/// takes a slot (there is no answer left to refuse it with), so the tenant's next calls count
+/// it. An admitted call already has its slot, a refused one has no slot to take; both are
+/// left alone (`ON CONFLICT DO NOTHING`, and only for a row the event creates).
+pub async fn count_unannounced(
+    db: &impl ConnectionTrait,
+    vapi_call_id: &str,
+    user_id: uuid::Uuid,
+    lifetime: Duration,
+) -> Result<bool, DbErr> {
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(false);
+    };
+    if user.max_concurrent_calls.is_none() {
+        return Ok(false);
+    }
+    let now = Utc::now();
+    let lifetime =
+        chrono::Duration::from_std(lifetime).unwrap_or_else(|_| chrono::Duration::days(1));
+    let inserted = call_slots::Entity::insert(call_slots::ActiveModel {
+        vapi_call_id: Set(vapi_call_id.to_owned()),
+        user_id: Set(user_id),
+        admitted_at: Set(now),
+        expires_at: Set(now + lifetime),
+        released_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(call_slots::Column::VapiCallId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if inserted > 0 {
+        metrics::counter!("callsaga_admissions_total", "outcome" => "unannounced").increment(1);
+        tracing::warn!(call.id = %vapi_call_id, user.id = %user_id, "a call without assistant-request holds a slot of its tenant's cap");
+    }
+    Ok(inserted > 0)
+}
+
 /// Gives the call's slot back, if it holds one; true when this call released it. Runs in the
 /// transaction that applies the call's end, so the end and the release commit together, and
 /// a second end (a duplicate, a late report after the watchdog) releases nothing.

@@ -117,6 +117,16 @@ pub async fn apply_event(
             .await
             .map_err(transient)?;
     }
+    // The first event of a call (the row is new) that is not over yet: a call that came
+    // without an assistant-request takes a slot of its tenant's cap.
+    if is_new
+        && row.status != "ended"
+        && let Some(user_id) = row.user_id
+    {
+        crate::admission::count_unannounced(&txn, &input.vapi_call_id, user_id, deps.slot_lifetime)
+            .await
+            .map_err(transient)?;
+    }
     if is_new {
         row.updated_at = now;
         calls::Entity::insert(row.clone().into_active_model())
