@@ -4,6 +4,7 @@
 //! merge that gives the same row however often it runs — so a Temporal retry, or a replay after a
 //! worker crash, never doubles an effect.
 
+pub mod admission;
 pub mod agent_cache;
 pub mod availability;
 pub mod calendar;
@@ -48,6 +49,8 @@ pub struct Activities {
     pub agents: AgentCache,
     /// The longest call billed (`calls.max_call_secs`): a longer duration is capped and flagged.
     pub max_call_secs: u64,
+    /// How long an admission slot counts when nothing releases it (`admission::Policy`).
+    pub slot_lifetime: std::time::Duration,
 }
 
 impl Activities {
@@ -67,6 +70,9 @@ impl Activities {
             pricing,
             agents: AgentCache::default(),
             max_call_secs: callsaga_workflows::payloads::CallTimeouts::default().max_call_secs,
+            slot_lifetime: std::time::Duration::from_secs(
+                callsaga_workflows::payloads::CallTimeouts::default().max_call_secs + 3_600,
+            ),
         }
     }
 
@@ -80,6 +86,13 @@ impl Activities {
     /// Bills no call longer than `secs` (the watchdog's `calls.max_call_secs`).
     pub fn with_max_call_secs(mut self, secs: u64) -> Self {
         self.max_call_secs = secs;
+        self
+    }
+
+    /// Counts a call that came without an assistant-request against its tenant's cap for at
+    /// most `lifetime` when nothing releases its slot (see [`admission`]).
+    pub fn with_slot_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.slot_lifetime = lifetime;
         self
     }
 

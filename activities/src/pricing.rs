@@ -68,6 +68,17 @@ impl Pricing {
     pub fn credits_per_minute(&self) -> i64 {
         self.credits_per_minute
     }
+
+    /// The price of the smallest piece a call is billed in: a started minute
+    /// ([`PricingMode::PerStartedMinute`]) or a started second ([`PricingMode::PerSecond`],
+    /// rounded up to a whole credit). The admission's default minimum: a call that cannot pay
+    /// for this much is not taken.
+    pub fn unit_credits(&self) -> i64 {
+        match self.mode {
+            PricingMode::PerStartedMinute => charge_for(60_000, self),
+            PricingMode::PerSecond => charge_for(1_000, self),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -266,6 +277,14 @@ mod tests {
 
     fn per_second(price: i64) -> Pricing {
         Pricing::new(PricingMode::PerSecond, price).expect("valid")
+    }
+
+    #[test]
+    fn one_billing_unit() {
+        assert_eq!(per_minute(10).unit_credits(), 10);
+        assert_eq!(per_second(10).unit_credits(), 1);
+        assert_eq!(per_second(120).unit_credits(), 2);
+        assert_eq!(per_minute(0).unit_credits(), 0);
     }
 
     fn at(seconds: i64) -> Option<DateTime<Utc>> {

@@ -240,6 +240,9 @@ impl App {
             temporal,
             relay: relay.clone(),
             live_calls: Default::default(),
+            tenants: callsaga_activities::agent_cache::AgentCache::new(Duration::from_millis(
+                settings.tools.agent_cache_ms,
+            )),
             replay_guard: Default::default(),
             readiness: readiness.clone(),
         };

@@ -63,6 +63,9 @@ pub async fn demo_tenant(db: &impl ConnectionTrait) -> Result<DemoTenant, DbErr>
         timezone: Set("Europe/Berlin".into()),
         locale: Set("en".into()),
         active: Set(true),
+        max_concurrent_calls: Set(None),
+        fallback_number: Set(None),
+        min_call_credits: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

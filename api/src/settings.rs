@@ -40,6 +40,10 @@ pub struct Settings {
     pub billing: callsaga_activities::pricing::Pricing,
     /// The call watchdog.
     pub calls: callsaga_workflows::payloads::CallTimeouts,
+    /// Who is admitted at the door (assistant-request); per-user caps and fallback numbers
+    /// are set on the user (admin API).
+    #[serde(default)]
+    pub admission: AdmissionSettings,
     /// Where CalDAV calendars may point (`caldav_allow_http`, `caldav_allow_private`, both
     /// false by default) and how much of a CalDAV answer is read (`caldav_max_response_bytes`,
     /// 4 MiB).
@@ -125,6 +129,16 @@ pub struct WebhookSettings {
     /// such a configuration refuses to start.
     #[serde(default)]
     pub allow_unauthenticated_public: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionSettings {
+    /// Balance plus remaining grace credits a call needs to be taken, unless the user sets
+    /// `min_call_credits`. Unset (the default): the price of one billing unit (one started
+    /// minute, or one second, of `billing`). 0 turns the credits check off.
+    #[serde(default)]
+    pub min_credits: Option<i64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -329,6 +343,24 @@ fn defaults() -> serde_json::Value {
 }
 
 impl Settings {
+    /// What the admission at the door applies. A slot nothing releases (the call's webhooks
+    /// never came) lapses after the longest call plus the report timeout and five minutes:
+    /// by then the watchdog has closed any call we heard of.
+    pub fn admission_policy(&self) -> callsaga_activities::admission::Policy {
+        let secs = self
+            .calls
+            .max_call_secs
+            .saturating_add(self.calls.report_timeout_secs)
+            .saturating_add(300);
+        callsaga_activities::admission::Policy {
+            min_credits: self
+                .admission
+                .min_credits
+                .unwrap_or_else(|| self.billing.unit_credits()),
+            slot_lifetime: std::time::Duration::from_secs(secs),
+        }
+    }
+
     /// The input every call workflow starts with.
     pub fn call_input(
         &self,

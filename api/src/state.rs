@@ -25,6 +25,8 @@ pub struct AppState {
     /// database when the workflow cannot answer in time (never for effects: those run in the
     /// workflow only).
     pub tool_reader: Activities,
+    /// Whether recent tool calls' tenants are active (deactivated ones are refused at once).
+    pub tenants: callsaga_activities::agent_cache::AgentCache<crate::webhook::Tenant>,
     /// Temporal's recent answers and this process's background tasks, for `/readyz`.
     pub readiness: crate::readiness::Readiness,
 }

@@ -144,6 +144,7 @@ impl WorkerHandle {
                         let activities = Activities::new(db, mailer, faults, settings.billing)
                             .with_agent_cache(Duration::from_millis(settings.tools.agent_cache_ms))
                             .with_max_call_secs(settings.calls.max_call_secs)
+                            .with_slot_lifetime(settings.admission_policy().slot_lifetime)
                             .with_caldav_policy(settings.calendar.clone());
                         let client = connect(&settings.temporal).await?;
                         let options = worker_options(&settings.temporal, &activities)?;

@@ -29,10 +29,14 @@ pub struct Model {
     pub recording_url: Option<String>,
     pub vapi_cost: Option<f64>,
     pub charged_credits: Option<i64>,
-    /// `billed` | `not_billable` | `no_user` | `billing_failed` (the charge failed for good).
+    /// `billed` | `not_billable` | `no_user` | `billing_failed` (the charge failed for good) |
+    /// `refused` (refused at the door, `admission` set).
     pub billing_status: Option<String>,
     pub report_missing: bool,
     pub escalation_status: Option<String>,
+    /// The admission decision at the door: `refused_credits` | `refused_busy` |
+    /// `refused_inactive` (never billed); `None` for an admitted call.
+    pub admission: Option<String>,
     pub workflow_id: String,
     pub last_event_at: Option<DateTimeUtc>,
     /// When the end-of-call report was applied; from then on it is authoritative for the

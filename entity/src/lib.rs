@@ -12,6 +12,7 @@
 
 pub mod agents;
 pub mod appointments;
+pub mod call_slots;
 pub mod calls;
 pub mod credit_ledger;
 pub mod email_outbox;
@@ -37,6 +38,7 @@ pub const APPOINTMENTS_NO_OVERLAP: &str = "appointments_no_overlap";
 pub mod prelude {
     pub use crate::agents::Entity as Agents;
     pub use crate::appointments::Entity as Appointments;
+    pub use crate::call_slots::Entity as CallSlots;
     pub use crate::calls::Entity as Calls;
     pub use crate::credit_ledger::Entity as CreditLedger;
     pub use crate::escalation_configs::Entity as EscalationConfigs;

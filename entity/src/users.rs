@@ -20,6 +20,13 @@ pub struct Model {
     pub timezone: String,
     pub locale: String,
     pub active: bool,
+    /// Calls of this tenant admitted at once at most (`None`: no cap).
+    pub max_concurrent_calls: Option<i32>,
+    /// E.164 number a refused call is forwarded to instead of hearing the refusal.
+    pub fallback_number: Option<String>,
+    /// Balance plus remaining grace credits a call needs to be admitted (`None`: the
+    /// `admission.min_credits` setting, by default the price of one billing unit).
+    pub min_call_credits: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

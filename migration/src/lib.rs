@@ -15,6 +15,7 @@ mod m20261204_000005_tool_call_fallbacks;
 mod m20261204_000007_email_failed;
 mod m20261204_000008_appointment_caller;
 mod m20261206_000009_inbox_claims;
+mod m20261208_000010_admission;
 
 /// Name of the constraint (PostgreSQL) / trigger error message (SQLite) that
 /// forbids overlapping booked appointments of one agent.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_email_failed::Migration),
             Box::new(m20261204_000008_appointment_caller::Migration),
             Box::new(m20261206_000009_inbox_claims::Migration),
+            Box::new(m20261208_000010_admission::Migration),
         ]
     }
 }

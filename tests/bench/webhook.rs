@@ -8,7 +8,8 @@
 //! (a closed loop: then latency is queueing, 64 ÷ throughput, and the table measures capacity).
 //!
 //! Everything is real: a Temporal dev server (in memory), the callsaga API + relay + worker on
-//! a fresh SQLite file (or `--database-url postgres://…`), HTTP over loopback.
+//! a fresh SQLite file (or `--database-url postgres://…`), HTTP over loopback. `--cap N` gives
+//! the demo tenant a concurrent-call cap (the admission's slot path on every assistant-request).
 
 mod pace;
 use pace::Pace;
@@ -24,6 +25,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const CONVERSATION_UPDATES_PER_CALL: usize = 4;
+
+/// The admin API is on only to set `--cap`.
+const BENCH_ADMIN_TOKEN: &str = "bench-admin-token";
 
 fn samples_dir() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -171,6 +175,10 @@ async fn main() -> anyhow::Result<()> {
         .find(|w| w[0] == "--sqlite-synchronous")
         .map(|w| w[1].clone())
         .unwrap_or_else(|| "full".to_owned());
+    let cap: Option<i32> = args
+        .windows(2)
+        .find(|w| w[0] == "--cap")
+        .and_then(|w| w[1].parse().ok());
     let gap = Duration::from_millis(
         args.windows(2)
             .find(|w| w[0] == "--gap-ms")
@@ -197,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
         "listen": "127.0.0.1:0",
         "temporal": { "address": server.address },
         "webhook": { "rate_limit": { "per_second": 0.0, "burst": 0.0 } },
+        "admin": { "token": BENCH_ADMIN_TOKEN },
     }))?;
     let app = App::start(
         settings,
@@ -207,7 +216,25 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .await?;
-    callsaga_api::seed::demo_tenant(&app.state.db).await?;
+    let tenant = callsaga_api::seed::demo_tenant(&app.state.db).await?;
+    // `--cap N`: the demo tenant gets a concurrent-call cap (through the admin API), so every
+    // assistant-request takes (and its call's end releases) an admission slot in a write
+    // transaction.
+    if let Some(cap) = cap {
+        let status = reqwest::Client::new()
+            .patch(format!(
+                "{}/admin/v1/users/{}",
+                app.base_url(),
+                tenant.user_id
+            ))
+            .bearer_auth(BENCH_ADMIN_TOKEN)
+            .json(&json!({ "max_concurrent_calls": cap }))
+            .send()
+            .await?
+            .status();
+        anyhow::ensure!(status.is_success(), "setting the cap: {status}");
+        println!("demo tenant capped at {cap} concurrent calls");
+    }
 
     // The floor: a bare axum handler that reads the body and returns 200.
     let floor = Router::new().route("/webhooks/vapi", post(|_body: Bytes| async { "" }));

@@ -2,6 +2,7 @@
 
 mod activity_env;
 mod admin;
+mod admission;
 mod billing;
 mod calendar;
 mod call_end;

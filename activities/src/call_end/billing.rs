@@ -13,6 +13,9 @@ use callsaga_workflows::tool_payloads::EmailDraft;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use temporalio_sdk::activities::ActivityError;
 
+/// `calls.billing_status` of a call refused at the door (`calls.admission` set).
+pub(crate) const REFUSED: &str = "refused";
+
 pub(crate) async fn charge(
     deps: &Activities,
     input: &BillCallInput,
@@ -28,6 +31,16 @@ pub(crate) async fn charge(
                 format!("call {} has no row", input.vapi_call_id),
             )
         })?;
+    // A call refused at the door is never billed, whatever Vapi reports about it (a refused
+    // call forwarded to the fallback number runs on, but not on our agent).
+    if call.admission.is_some() {
+        set_billing(deps, &call, REFUSED, Some(0)).await?;
+        metrics::counter!("callsaga_calls_billed_total", "status" => REFUSED).increment(1);
+        return Ok(BillOutcome {
+            status: REFUSED.into(),
+            ..Default::default()
+        });
+    }
     let Some(user_id) = call.user_id else {
         set_billing(deps, &call, "no_user", None).await?;
         return Ok(BillOutcome {

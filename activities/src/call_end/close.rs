@@ -20,6 +20,9 @@ pub(crate) async fn close_without_report(
         .await
         .map_err(transient)?;
     let Some(row) = row else {
+        crate::admission::release(&deps.db, &input.vapi_call_id)
+            .await
+            .map_err(transient)?;
         return Ok(CallSnapshot {
             status: "ended".into(),
             ended: true,
@@ -38,7 +41,15 @@ pub(crate) async fn close_without_report(
     active.duration_ms = Set(duration);
     active.report_missing = Set(true);
     active.updated_at = Set(Utc::now());
-    let row = active.update(&deps.db).await.map_err(transient)?;
+    // The close and the release of the call's admission slot commit together.
+    let txn = callsaga_entity::begin_write(&deps.db)
+        .await
+        .map_err(transient)?;
+    let row = active.update(&txn).await.map_err(transient)?;
+    crate::admission::release(&txn, &input.vapi_call_id)
+        .await
+        .map_err(transient)?;
+    txn.commit().await.map_err(transient)?;
     tracing::warn!(call.id = %input.vapi_call_id, "call closed by the watchdog without an end-of-call report");
     Ok(CallSnapshot {
         status: row.status,

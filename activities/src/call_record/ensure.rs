@@ -64,6 +64,7 @@ pub(crate) async fn ensure_row(
         billing_status: Set(None),
         report_missing: Set(false),
         escalation_status: Set(None),
+        admission: Set(None),
         workflow_id: Set(origin.workflow_id.to_owned()),
         last_event_at: Set(None),
         report_received_at: Set(None),

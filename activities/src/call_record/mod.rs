@@ -103,6 +103,7 @@ pub async fn apply_event(
         billing_status: None,
         report_missing: false,
         escalation_status: None,
+        admission: None,
         workflow_id: input.workflow_id.clone(),
         last_event_at: None,
         report_received_at: None,
@@ -113,6 +114,16 @@ pub async fn apply_event(
     let report_applied = merge::apply(&mut row, &envelope, event.received_at);
     if row.agent_id.is_none() {
         resolve_tenant(&txn, &envelope, &mut row)
+            .await
+            .map_err(transient)?;
+    }
+    // The first event of a call (the row is new) that is not over yet: a call that came
+    // without an assistant-request takes a slot of its tenant's cap.
+    if is_new
+        && row.status != "ended"
+        && let Some(user_id) = row.user_id
+    {
+        crate::admission::count_unannounced(&txn, &input.vapi_call_id, user_id, deps.slot_lifetime)
             .await
             .map_err(transient)?;
     }
@@ -128,6 +139,13 @@ pub async fn apply_event(
             .into_active_model()
             .reset_all()
             .update(&txn)
+            .await
+            .map_err(transient)?;
+    }
+    // The call's end, applied for the first time, gives its admission slot back (in this
+    // transaction: the end and the release commit together).
+    if row.status == "ended" && before.status != "ended" {
+        crate::admission::release(&txn, &input.vapi_call_id)
             .await
             .map_err(transient)?;
     }

@@ -70,6 +70,12 @@ pub const EVENT_LOW_BALANCE_CROSSED: &str = "billing.low_balance_crossed";
 /// `event_log.kind` of a credit that brought the balance back to the threshold.
 pub const EVENT_LOW_BALANCE_RESET: &str = "billing.low_balance_reset";
 
+/// How many credits a charge could take from `user` now: the balance plus the grace credits
+/// left (see `rules::headroom`).
+pub fn available_credits(user: &users::Model) -> i64 {
+    rules::headroom(&Account::from(user))
+}
+
 /// Charges a call: one `usage` entry and the balance, in one transaction. See the module docs
 /// for grace credits, capping and the low-balance flag.
 pub async fn charge_call(

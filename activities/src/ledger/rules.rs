@@ -49,16 +49,11 @@ pub(super) fn debit(account: &Account, amount: i64) -> Debit {
     let Account {
         balance,
         grace_used,
-        grace_limit,
         threshold,
         notified,
+        ..
     } = *account;
-    let grace_left = grace_limit.saturating_sub(grace_used).max(0);
-    let headroom = balance
-        .max(0)
-        .saturating_add(grace_left)
-        .min(balance.saturating_add(grace_limit.max(0)))
-        .max(0);
+    let headroom = headroom(account);
     let charged = amount.min(headroom);
     let from_grace = charged.saturating_sub(balance.max(0)).max(0);
     let balance_after = balance.saturating_sub(charged);
@@ -72,6 +67,24 @@ pub(super) fn debit(account: &Account, amount: i64) -> Debit {
         low_balance_crossed,
         notified_after: notified || low_balance_crossed,
     }
+}
+
+/// What a debit may take at most: the positive balance plus the grace credits left
+/// (`grace_limit − grace_used`), never below `−grace_limit` (an account edited by hand).
+/// The admission at the door (`crate::admission`) asks for this much before a call.
+pub(super) fn headroom(account: &Account) -> i64 {
+    let Account {
+        balance,
+        grace_used,
+        grace_limit,
+        ..
+    } = *account;
+    let grace_left = grace_limit.saturating_sub(grace_used).max(0);
+    balance
+        .max(0)
+        .saturating_add(grace_left)
+        .min(balance.saturating_add(grace_limit.max(0)))
+        .max(0)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +162,15 @@ mod tests {
         // Already below the limit (the limit was lowered): nothing more.
         let d = debit(&account(-300, 300, 200), 5);
         assert_eq!((d.charged, d.uncollected, d.balance_after), (0, 5, -300));
+    }
+
+    #[test]
+    fn headroom_is_balance_plus_grace_left() {
+        assert_eq!(headroom(&account(100, 0, 50)), 150);
+        assert_eq!(headroom(&account(-150, 150, 200)), 50);
+        assert_eq!(headroom(&account(-200, 200, 200)), 0);
+        assert_eq!(headroom(&account(0, 0, 0)), 0);
+        assert_eq!(headroom(&account(-180, 0, 200)), 20);
     }
 
     #[test]

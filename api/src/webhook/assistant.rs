@@ -1,6 +1,6 @@
 //! `assistant-request`: which assistant answers this call, built from the agent in our database.
 //! Vapi allows 7.5 s including call set-up, so this is one or two indexed lookups and no
-//! Temporal round trip.
+//! Temporal round trip. A known agent's call passes the admission first (`admission.rs`).
 
 use super::tools;
 use crate::state::AppState;
@@ -30,7 +30,10 @@ pub(super) async fn answer(state: &AppState, envelope: &Envelope) -> Result<Valu
     )
     .await?;
     Ok(match agent {
-        Some(agent) => json!({ "assistant": build(&agent, Utc::now()) }),
+        Some(agent) => match super::admission::decide(state, envelope, &agent).await? {
+            Some(refusal) => refusal,
+            None => json!({ "assistant": build(&agent, Utc::now()) }),
+        },
         None => {
             tracing::warn!(
                 assistant.id = envelope.assistant_id().unwrap_or("-"),

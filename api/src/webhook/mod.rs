@@ -1,5 +1,6 @@
 //! `POST /webhooks/vapi`: verify → parse → store or answer → reply.
 
+mod admission;
 mod assistant;
 mod effect_tool;
 mod read_tool;
@@ -10,6 +11,7 @@ mod tools;
 mod transfer;
 mod vapi;
 
+pub use admission::Tenant;
 pub use effect_tool::ACCEPT_GRACE;
 
 use crate::state::AppState;

@@ -13,6 +13,18 @@ use std::time::{Duration, Instant};
 
 pub(super) async fn answer(state: &AppState, envelope: &Envelope, calls: &ToolCalls) -> Value {
     let started = Instant::now();
+    if let Some(text) = super::admission::tool_refusal(state, envelope).await {
+        let refused = calls.tool_call_list.iter().map(|call| {
+            vapi_result(&ToolCallAnswer {
+                tool_call_id: call.id.clone(),
+                name: call.name.clone(),
+                result: None,
+                error: Some(text.to_owned()),
+                ..Default::default()
+            })
+        });
+        return json!({ "results": refused.collect::<Vec<_>>() });
+    }
     let deadline = started + Duration::from_millis(state.settings.tools.deadline_ms);
     let results = futures::future::join_all(
         calls

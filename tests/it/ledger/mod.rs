@@ -59,6 +59,9 @@ async fn insert_user(db: &DatabaseConnection, u: NewUser) -> Uuid {
         timezone: Set("Europe/Berlin".into()),
         locale: Set("de-DE".into()),
         active: Set(true),
+        max_concurrent_calls: Set(None),
+        fallback_number: Set(None),
+        min_call_credits: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

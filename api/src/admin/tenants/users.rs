@@ -41,7 +41,22 @@ pub struct UserInput {
     #[serde(default = "default_true")]
     #[schema(default = true)]
     pub active: bool,
+    /// Calls of this user's agents in progress at once at most (0–10000); absent or null: no
+    /// cap. Over it, a call hears "all lines busy" or goes to `fallback_number`.
+    #[serde(default)]
+    pub max_concurrent_calls: Option<i32>,
+    /// E.164 number a call refused at the door for credits or the cap is forwarded to (a
+    /// deactivated user's calls are not).
+    #[serde(default)]
+    pub fallback_number: Option<String>,
+    /// Balance plus grace credits left a call needs to be taken; absent or null: the
+    /// `admission.min_credits` setting (by default one billing unit).
+    #[serde(default)]
+    pub min_call_credits: Option<i64>,
 }
+
+/// The highest concurrent-call cap accepted (a typo, not a real tenant, above it).
+const MAX_CONCURRENT_CALLS: i32 = 10_000;
 
 fn utc() -> String {
     "UTC".into()
@@ -65,6 +80,9 @@ pub struct UserOut {
     pub low_balance_threshold: i64,
     pub low_balance_notified: bool,
     pub active: bool,
+    pub max_concurrent_calls: Option<i32>,
+    pub fallback_number: Option<String>,
+    pub min_call_credits: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -83,6 +101,9 @@ impl From<users::Model> for UserOut {
             low_balance_threshold: m.low_balance_threshold,
             low_balance_notified: m.low_balance_notified,
             active: m.active,
+            max_concurrent_calls: m.max_concurrent_calls,
+            fallback_number: m.fallback_number,
+            min_call_credits: m.min_call_credits,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -99,6 +120,9 @@ impl UserInput {
             grace_credits_limit: m.grace_credits_limit,
             low_balance_threshold: m.low_balance_threshold,
             active: m.active,
+            max_concurrent_calls: m.max_concurrent_calls,
+            fallback_number: m.fallback_number.clone(),
+            min_call_credits: m.min_call_credits,
         }
     }
 
@@ -121,6 +145,9 @@ impl UserInput {
             timezone: String::new(),
             locale: String::new(),
             active: true,
+            max_concurrent_calls: None,
+            fallback_number: None,
+            min_call_credits: None,
             created_at: now,
             updated_at: now,
         });
@@ -133,6 +160,24 @@ impl UserInput {
         m.low_balance_threshold =
             validate::non_negative("low_balance_threshold", self.low_balance_threshold)?;
         m.active = self.active;
+        m.max_concurrent_calls = match self.max_concurrent_calls {
+            Some(cap) if !(0..=MAX_CONCURRENT_CALLS).contains(&cap) => {
+                return Err(AdminError::invalid(
+                    "max_concurrent_calls",
+                    format!("must be between 0 and {MAX_CONCURRENT_CALLS}, or null for no cap"),
+                ));
+            }
+            cap => cap,
+        };
+        m.fallback_number = self
+            .fallback_number
+            .as_deref()
+            .map(|n| validate::e164("fallback_number", n))
+            .transpose()?;
+        m.min_call_credits = self
+            .min_call_credits
+            .map(|c| validate::non_negative("min_call_credits", c))
+            .transpose()?;
         Ok(m)
     }
 }
