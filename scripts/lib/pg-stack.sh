@@ -3,6 +3,7 @@
 # Needs $root; sets $exe, $dir, $url, $tport, $token and the CALLSAGA_* environment; every pid
 # started goes to the array `pids`, which `stack_cleanup` (an EXIT trap) kills.
 exe="${CALLSAGA_EXE:-${CARGO_TARGET_DIR:-$root/target}/debug/callsaga}"
+unset CALLSAGA_EXE # the service refuses CALLSAGA_* variables it does not know
 pg="${PG_ADMIN:-postgres://postgres@127.0.0.1:5432}"
 pids=()
 

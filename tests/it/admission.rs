@@ -151,6 +151,24 @@ async fn no_credits_no_call_and_a_top_up_admits_again() {
         assert_eq!(status, 200, "{body}");
         let answer = ask(&app, &new_call_id()).await;
         assert!(admitted(&answer), "{engine:?}: {answer}");
+        // A refused call whose assistant-request Vapi sends again (it never got the first
+        // answer) and that is admitted now: the caller talks to the agent, so it is billed.
+        let retried = new_call_id();
+        set_user(&app, |u| u.min_call_credits = Set(Some(1_000_000))).await;
+        assert!(!admitted(&ask(&app, &retried).await), "{engine:?}");
+        set_user(&app, |u| u.min_call_credits = Set(None)).await;
+        assert!(admitted(&ask(&app, &retried).await), "{engine:?}");
+        assert_eq!(app.call_row(&retried).await.admission, None, "{engine:?}");
+        end_with_report(&app, &retried).await;
+        let row = app.call_row(&retried).await;
+        assert_ne!(row.billing_status.as_deref(), Some("refused"), "{engine:?}");
+        assert_eq!(
+            ledger::usage_entries_for_call(&app.app.state.db, row.id)
+                .await
+                .unwrap(),
+            1,
+            "{engine:?}"
+        );
         let metrics = app.metrics().await;
         assert!(
             metrics.contains("callsaga_admissions_total{outcome=\"refused_credits\"}"),

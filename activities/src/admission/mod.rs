@@ -81,14 +81,38 @@ pub async fn admit(
         record_refusal(db, req, refusal).await?;
         return Ok(refused(refusal, &user));
     }
-    if user.max_concurrent_calls.is_none() {
-        return Ok(Outcome {
+    let outcome = if user.max_concurrent_calls.is_none() {
+        Outcome {
             refusal: None,
             fallback_number: None,
             took_slot: false,
-        });
+        }
+    } else {
+        take_slot(db, policy, req).await?
+    };
+    if outcome.refusal.is_none() {
+        clear_refusal(db, req.vapi_call_id).await?;
     }
-    take_slot(db, policy, req).await
+    Ok(outcome)
+}
+
+/// A retried assistant-request (Vapi did not get the first answer) that is admitted this time
+/// (a top-up, a line freed in between): the caller hears the assistant, so the call is billed
+/// like any other. Only the answer Vapi acted on counts; the refusal stays in the event log.
+async fn clear_refusal(db: &DatabaseConnection, vapi_call_id: &str) -> Result<(), DbErr> {
+    let refused = calls::Entity::find()
+        .filter(calls::Column::VapiCallId.eq(vapi_call_id))
+        .filter(calls::Column::Admission.is_not_null())
+        .one(db)
+        .await?;
+    if refused.is_some() {
+        calls::Entity::update_many()
+            .col_expr(calls::Column::Admission, Option::<String>::None.into())
+            .filter(calls::Column::VapiCallId.eq(vapi_call_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A refused call goes to the fallback number when the tenant has one, unless the tenant is
