@@ -43,20 +43,32 @@ stack_up() {
   "$exe" seed >"$dir/seed.log" 2>&1
 }
 
+# start_api ADDRESS LOG: one API process on ADDRESS (host:port); its pid in `last_pid`.
+start_api() {
+  CALLSAGA_LISTEN="$1" "$exe" api >>"$dir/$2.log" 2>&1 & last_pid=$!; pids+=($!)
+}
+
+# start_worker LOG: one worker process; its pid in `last_pid`.
+start_worker() {
+  "$exe" worker >>"$dir/$1.log" 2>&1 & last_pid=$!; pids+=($!)
+}
+
+wait_ready() { until curl -sf "http://$1/readyz" >/dev/null; do sleep 0.3; done; }
+
 # stack_apis N: N API processes; their pids in `apis`, addresses in `backends`; waits until ready.
 stack_apis() {
   apis=(); backends=()
-  local i p b
+  local i b
   for i in $(seq 1 "$1"); do
-    p=$(free_port); backends+=("127.0.0.1:$p")
-    CALLSAGA_LISTEN="127.0.0.1:$p" "$exe" api >"$dir/api$i.log" 2>&1 & apis+=($!); pids+=($!)
+    backends+=("127.0.0.1:$(free_port)")
+    start_api "${backends[-1]}" "api$i"; apis+=("$last_pid")
   done
-  for b in "${backends[@]}"; do until curl -sf "http://$b/readyz" >/dev/null; do sleep 0.3; done; done
+  for b in "${backends[@]}"; do wait_ready "$b"; done
 }
 
 # stack_workers N: N worker processes; their pids in `workers`.
 stack_workers() {
   workers=()
   local i
-  for i in $(seq 1 "$1"); do "$exe" worker >"$dir/worker$i.log" 2>&1 & workers+=($!); pids+=($!); done
+  for i in $(seq 1 "$1"); do start_worker "worker$i"; workers+=("$last_pid"); done
 }
