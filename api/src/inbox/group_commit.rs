@@ -40,12 +40,15 @@ pub struct InboxWriter {
     died: Arc<AtomicU64>,
 }
 
-/// Counts a lane as died unless it ended normally (the channel closed).
+/// Counts a lane as died when it ends by a panic. A lane whose task is dropped unfinished (the
+/// runtime shutting down at exit) did not die, and says nothing.
 struct LaneGuard(Option<Arc<AtomicU64>>);
 
 impl Drop for LaneGuard {
     fn drop(&mut self) {
-        if let Some(died) = self.0.take() {
+        if let Some(died) = self.0.take()
+            && std::thread::panicking()
+        {
             tracing::error!("an inbox writer lane stopped unexpectedly; /readyz reports it");
             died.fetch_add(1, Ordering::Release);
         }
@@ -160,5 +163,38 @@ fn dedupe_key(job: &Job) -> &str {
     match &job.row.body_sha256 {
         ActiveValue::Set(key) | ActiveValue::Unchanged(key) => key,
         ActiveValue::NotSet => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LaneGuard;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[tokio::test]
+    async fn a_lane_dies_by_a_panic_not_by_being_dropped_at_shutdown() {
+        let died = Arc::new(AtomicU64::new(0));
+        let guard = LaneGuard(Some(died.clone()));
+        let panicking = tokio::spawn(async move {
+            let _guard = guard;
+            panic!("injected lane panic");
+        });
+        assert!(panicking.await.is_err());
+        assert_eq!(died.load(Ordering::Acquire), 1, "a panic is a death");
+
+        let guard = LaneGuard(Some(died.clone()));
+        let waiting = tokio::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        tokio::task::yield_now().await;
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            died.load(Ordering::Acquire),
+            1,
+            "a dropped task is no death"
+        );
     }
 }
