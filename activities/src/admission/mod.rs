@@ -269,35 +269,17 @@ async fn record_refusal(
     req: &Request<'_>,
     refusal: Refusal,
 ) -> Result<(), DbErr> {
-    let now = Utc::now();
-    let row = calls::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        vapi_call_id: Set(req.vapi_call_id.to_owned()),
-        agent_id: Set(Some(req.agent.id)),
-        user_id: Set(Some(req.agent.user_id)),
-        direction: Set(None),
-        customer_number: Set(req.customer_number.map(str::to_owned)),
-        // Below every Vapi status: the call's own events still move it on.
-        status: Set("refused".into()),
-        started_at: Set(None),
-        ended_at: Set(None),
-        duration_ms: Set(None),
-        ended_reason: Set(None),
-        transcript: Set(None),
-        summary: Set(None),
-        recording_url: Set(None),
-        vapi_cost: Set(None),
-        charged_credits: Set(None),
-        billing_status: Set(None),
-        report_missing: Set(false),
-        escalation_status: Set(None),
-        admission: Set(Some(refusal.as_str().to_owned())),
-        workflow_id: Set(callsaga_workflows::call_workflow_id(req.vapi_call_id)),
-        last_event_at: Set(None),
-        report_received_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let workflow_id = callsaga_workflows::call_workflow_id(req.vapi_call_id);
+    // Status below every Vapi status: the call's own events still move it on.
+    let mut row = crate::call_record::minimal_row(
+        uuid::Uuid::now_v7(),
+        req.vapi_call_id,
+        req.agent,
+        req.customer_number,
+        "refused",
+        &workflow_id,
+    );
+    row.admission = Set(Some(refusal.as_str().to_owned()));
     calls::Entity::insert(row)
         .on_conflict(
             OnConflict::column(calls::Column::VapiCallId)

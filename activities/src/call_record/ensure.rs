@@ -42,16 +42,43 @@ pub(crate) async fn ensure_row(
     if let Some(id) = row_id(db, origin.vapi_call_id).await? {
         return Ok(id);
     }
-    let now = Utc::now();
     let id = Uuid::now_v7();
-    let row = calls::ActiveModel {
+    let row = minimal_row(
+        id,
+        origin.vapi_call_id,
+        origin.agent,
+        origin.customer_number,
+        "in-progress",
+        origin.workflow_id,
+    );
+    match calls::Entity::insert(row).exec_without_returning(db).await {
+        Ok(_) => Ok(id),
+        // The call's first event (or another tool call) created it meanwhile.
+        Err(_) => row_id(db, origin.vapi_call_id)
+            .await?
+            .ok_or_else(|| transient(anyhow::anyhow!("call row could not be created"))),
+    }
+}
+
+/// A call's row before any of its events: who it is for and the status that says why it
+/// exists (`in-progress`: a tool call is being made; `refused`: turned away at the door).
+pub(crate) fn minimal_row(
+    id: Uuid,
+    vapi_call_id: &str,
+    agent: &agents::Model,
+    customer_number: Option<&str>,
+    status: &str,
+    workflow_id: &str,
+) -> calls::ActiveModel {
+    let now = Utc::now();
+    calls::ActiveModel {
         id: Set(id),
-        vapi_call_id: Set(origin.vapi_call_id.to_owned()),
-        agent_id: Set(Some(origin.agent.id)),
-        user_id: Set(Some(origin.agent.user_id)),
+        vapi_call_id: Set(vapi_call_id.to_owned()),
+        agent_id: Set(Some(agent.id)),
+        user_id: Set(Some(agent.user_id)),
         direction: Set(None),
-        customer_number: Set(origin.customer_number.map(str::to_owned)),
-        status: Set("in-progress".into()),
+        customer_number: Set(customer_number.map(str::to_owned)),
+        status: Set(status.to_owned()),
         started_at: Set(None),
         ended_at: Set(None),
         duration_ms: Set(None),
@@ -65,17 +92,10 @@ pub(crate) async fn ensure_row(
         report_missing: Set(false),
         escalation_status: Set(None),
         admission: Set(None),
-        workflow_id: Set(origin.workflow_id.to_owned()),
+        workflow_id: Set(workflow_id.to_owned()),
         last_event_at: Set(None),
         report_received_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    };
-    match calls::Entity::insert(row).exec_without_returning(db).await {
-        Ok(_) => Ok(id),
-        // The call's first event (or another tool call) created it meanwhile.
-        Err(_) => row_id(db, origin.vapi_call_id)
-            .await?
-            .ok_or_else(|| transient(anyhow::anyhow!("call row could not be created"))),
     }
 }

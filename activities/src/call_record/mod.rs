@@ -17,7 +17,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
 
-pub(crate) use ensure::{ToolCallOrigin, ensure_row, row_id};
+pub(crate) use ensure::{ToolCallOrigin, ensure_row, minimal_row, row_id};
 pub use merge::{apply, status_rank};
 
 pub struct CallRecordActivitiesImpl {
